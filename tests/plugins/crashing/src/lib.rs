@@ -1,1 +1,32 @@
-//! placeholder
+//! A plugin for tests only: `crashing panic` panics inside plugin code, so tests can check that
+//! the SDK catches the panic at the ABI boundary and the host reports a crash (exit 6) instead
+//! of aborting. `crashing ok` succeeds, to show that the same library loads and runs normally.
+
+use insforge_plugin_api::prelude::*;
+
+/// The test plugin.
+pub struct Crashing;
+
+impl Plugin for Crashing {
+    const NAME: &'static str = "crashing";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+
+    fn describe() -> PluginSpec {
+        PluginSpec::new(
+            Self::VERSION,
+            CommandSpec::new("crashing", "Test plugin that panics on request")
+                .subcommand(CommandSpec::new("panic", "Panic inside the plugin"))
+                .subcommand(CommandSpec::new("ok", "Succeed without doing anything")),
+        )
+    }
+
+    fn run(cx: &mut Context<'_>, invocation: &Invocation) -> Result<()> {
+        match invocation.command_path().as_str() {
+            "panic" => panic!("boom from the crashing plugin"),
+            "ok" => cx.success("the crashing plugin ran without crashing"),
+            other => Err(Error::usage(format!("unknown command `{other}`"))),
+        }
+    }
+}
+
+insforge_plugin_api::export_plugin!(Crashing);
