@@ -13,6 +13,10 @@ mod import;
 mod listings;
 mod query;
 mod rpc;
+#[cfg(test)]
+mod testhost;
+#[cfg(test)]
+mod tests;
 
 use listings::Listing;
 
@@ -244,7 +248,7 @@ fn import_spec() -> CommandSpec {
 }
 
 #[cfg(test)]
-mod tests {
+mod spec_tests {
     use super::*;
 
     #[test]
