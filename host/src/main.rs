@@ -1,1 +1,14 @@
-fn main() {}
+//! `insforge`: the command-line tool for InsForge, a host that runs feature plugins.
+
+mod api;
+mod app;
+mod cli;
+mod commands;
+mod config;
+mod error;
+mod output;
+mod plugins;
+
+fn main() -> std::process::ExitCode {
+    app::main(std::env::args_os().collect())
+}

@@ -1,0 +1,409 @@
+//! The host's HTTP client: every request any plugin makes goes through here.
+//!
+//! It adds credentials for the target (the project API key for the backend, the user's token for
+//! the platform, nothing for absolute URLs), timeouts and retries of idempotent requests that never
+//! reached the server, and logs each request with `-v`, never showing a secret.
+
+pub mod errors;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use insforge_plugin_api::abi::{BodyKind, HttpRequest, ResponseMode, Target};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use tokio::io::AsyncWriteExt;
+use tokio::sync::Notify;
+
+use crate::error::{CliError, Kind, Result};
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+/// Longer than the backend's own 30 s statement timeout, so its answer arrives first.
+const READ_TIMEOUT: Duration = Duration::from_secs(120);
+const RETRY_DELAYS: [Duration; 2] = [Duration::from_millis(250), Duration::from_millis(750)];
+
+/// Ctrl-C, shared between the signal handler and in-flight requests.
+#[derive(Debug, Default)]
+pub struct Interrupt {
+    flag: AtomicBool,
+    notify: Notify,
+}
+
+impl Interrupt {
+    pub fn trigger(&self) {
+        self.flag.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+
+    pub fn is_set(&self) -> bool {
+        self.flag.load(Ordering::SeqCst)
+    }
+
+    /// Completes once Ctrl-C was pressed.
+    pub async fn wait(&self) {
+        loop {
+            let notified = self.notify.notified();
+            if self.is_set() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// Where project-backend requests go, and with which key.
+#[derive(Clone)]
+pub struct Backend {
+    pub base_url: String,
+    pub api_key: String,
+}
+
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Backend")
+            .field("base_url", &self.base_url)
+            .field("api_key", &"***")
+            .finish()
+    }
+}
+
+/// An answer, with the body in memory or already written to a file.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub bytes_written: u64,
+}
+
+/// The client, configured for one run.
+pub struct Client {
+    http: reqwest::Client,
+    backend: Option<Backend>,
+    platform_url: String,
+    interrupt: Arc<Interrupt>,
+}
+
+impl Client {
+    pub fn new(backend: Option<Backend>, platform_url: String, interrupt: Arc<Interrupt>) -> Self {
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .read_timeout(READ_TIMEOUT)
+            .user_agent(concat!("insforge/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("the TLS backend initialises");
+        Client {
+            http,
+            backend,
+            platform_url,
+            interrupt,
+        }
+    }
+
+    /// Sends a request and returns the answer, whatever its status.
+    pub async fn send(&self, request: &HttpRequest) -> Result<Answer> {
+        let url = self.url_for(request)?;
+        let method = reqwest::Method::from_bytes(request.method.as_bytes())
+            .map_err(|_| CliError::plugin(format!("invalid HTTP method `{}`", request.method)))?;
+        let idempotent = matches!(method, reqwest::Method::GET | reqwest::Method::HEAD);
+
+        let mut attempt = 0;
+        loop {
+            let started = Instant::now();
+            let built = self.build(request, method.clone(), &url).await?;
+            log_request(&built);
+            let sent = tokio::select! {
+                r = self.http.execute(built) => r,
+                () = self.interrupt.wait() => return Err(interrupted()),
+            };
+            match sent {
+                Ok(response) => {
+                    tracing::debug!(
+                        status = response.status().as_u16(),
+                        elapsed_ms = started.elapsed().as_millis() as u64,
+                        "<- {} {}",
+                        method,
+                        redact_url(&url)
+                    );
+                    return self.read(request, response).await;
+                }
+                Err(err) if idempotent && err.is_connect() && attempt < RETRY_DELAYS.len() => {
+                    tracing::debug!("retrying {method} {} after: {err}", redact_url(&url));
+                    tokio::time::sleep(RETRY_DELAYS[attempt]).await;
+                    attempt += 1;
+                }
+                Err(err) => return Err(errors::transport_error(&err, &url)),
+            }
+        }
+    }
+
+    /// Sends a request whose body will be read line by line.
+    pub async fn open_stream(&self, request: &HttpRequest) -> Result<reqwest::Response> {
+        let url = self.url_for(request)?;
+        let method = reqwest::Method::from_bytes(request.method.as_bytes())
+            .map_err(|_| CliError::plugin(format!("invalid HTTP method `{}`", request.method)))?;
+        let built = self.build(request, method, &url).await?;
+        log_request(&built);
+        tokio::select! {
+            r = self.http.execute(built) => r.map_err(|e| errors::transport_error(&e, &url)),
+            () = self.interrupt.wait() => Err(interrupted()),
+        }
+    }
+
+    pub fn interrupt(&self) -> &Interrupt {
+        &self.interrupt
+    }
+
+    fn url_for(&self, request: &HttpRequest) -> Result<String> {
+        let path = request.url.as_str();
+        match request.target {
+            Target::BACKEND => {
+                let backend = self.backend.as_ref().ok_or_else(CliError::not_linked)?;
+                Ok(format!("{}{}", backend.base_url, path))
+            }
+            Target::PLATFORM => Ok(format!("{}{}", self.platform_url, path)),
+            Target::ABSOLUTE => Ok(path.to_owned()),
+            other => Err(CliError::plugin(format!(
+                "unknown request target {} (the plugin needs a newer insforge)",
+                other.0
+            ))),
+        }
+    }
+
+    async fn build(
+        &self,
+        request: &HttpRequest,
+        method: reqwest::Method,
+        url: &str,
+    ) -> Result<reqwest::Request> {
+        let mut headers = HeaderMap::new();
+        for pair in request.headers.iter() {
+            let name = HeaderName::from_bytes(pair.0.as_bytes())
+                .map_err(|_| CliError::plugin(format!("invalid header name `{}`", pair.0)))?;
+            if name == AUTHORIZATION {
+                continue;
+            }
+            let value = HeaderValue::from_str(pair.1.as_str())
+                .map_err(|_| CliError::plugin(format!("invalid value for header `{}`", pair.0)))?;
+            headers.insert(name, value);
+        }
+        if request.target == Target::BACKEND {
+            if let Some(backend) = &self.backend {
+                let mut value = HeaderValue::from_str(&format!("Bearer {}", backend.api_key))
+                    .map_err(|_| CliError::general("the project's API key is not valid text"))?;
+                value.set_sensitive(true);
+                headers.insert(AUTHORIZATION, value);
+            }
+        }
+
+        let mut builder = self.http.request(method, url).headers(headers.clone());
+        if request.timeout_ms > 0 {
+            builder = builder.timeout(Duration::from_millis(request.timeout_ms));
+        }
+        builder = match request.body_kind {
+            BodyKind::NONE => builder,
+            BodyKind::JSON => {
+                let b = builder.body(request.body.to_vec());
+                if headers.contains_key(CONTENT_TYPE) {
+                    b
+                } else {
+                    b.header(CONTENT_TYPE, "application/json")
+                }
+            }
+            BodyKind::BYTES => {
+                let b = builder.body(request.body.to_vec());
+                if headers.contains_key(CONTENT_TYPE) {
+                    b
+                } else {
+                    b.header(CONTENT_TYPE, "application/octet-stream")
+                }
+            }
+            BodyKind::FILE => builder.body(file_body(Path::new(request.body_path.as_str())).await?),
+            BodyKind::MULTIPART => builder.multipart(multipart(request).await?),
+            other => {
+                return Err(CliError::plugin(format!(
+                    "unknown body kind {} (the plugin needs a newer insforge)",
+                    other.0
+                )))
+            }
+        };
+        builder
+            .build()
+            .map_err(|e| CliError::usage(format!("invalid request URL {url}: {e}")))
+    }
+
+    async fn read(&self, request: &HttpRequest, response: reqwest::Response) -> Result<Answer> {
+        let status = response.status().as_u16();
+        let headers = response_headers(&response);
+        let url = response.url().to_string();
+        let to_file = request.response_mode == ResponseMode::FILE && (200..300).contains(&status);
+        if to_file {
+            let path = Path::new(request.response_path.as_str());
+            let bytes_written = self.download(response, path, &url).await?;
+            return Ok(Answer {
+                status,
+                headers,
+                body: Vec::new(),
+                bytes_written,
+            });
+        }
+        let body = tokio::select! {
+            b = response.bytes() => b.map_err(|e| errors::transport_error(&e, &url))?,
+            () = self.interrupt.wait() => return Err(interrupted()),
+        };
+        Ok(Answer {
+            status,
+            headers,
+            body: body.to_vec(),
+            bytes_written: 0,
+        })
+    }
+
+    /// Streams a body into a temporary file beside `path`, renamed into place only when complete.
+    async fn download(&self, response: reqwest::Response, path: &Path, url: &str) -> Result<u64> {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        };
+        let tmp = tempfile::Builder::new()
+            .prefix(".insforge-download-")
+            .tempfile_in(&dir)
+            .map_err(|e| CliError::general(format!("cannot write to {}: {e}", dir.display())))?;
+        let mut file = tokio::fs::File::from_std(tmp.reopen()?);
+        let mut stream = response.bytes_stream();
+        let mut written = 0u64;
+        loop {
+            let chunk = tokio::select! {
+                c = stream.next() => c,
+                () = self.interrupt.wait() => return Err(interrupted()),
+            };
+            match chunk {
+                None => break,
+                Some(Ok(bytes)) => {
+                    file.write_all(&bytes).await?;
+                    written += bytes.len() as u64;
+                }
+                Some(Err(e)) => return Err(errors::transport_error(&e, url)),
+            }
+        }
+        file.sync_all().await?;
+        tmp.persist(path).map_err(|e| {
+            CliError::general(format!("cannot write {}: {}", path.display(), e.error))
+        })?;
+        Ok(written)
+    }
+}
+
+fn interrupted() -> CliError {
+    CliError::new(Kind::Interrupted, "interrupted")
+}
+
+async fn file_body(path: &Path) -> Result<reqwest::Body> {
+    let file = tokio::fs::File::open(path)
+        .await
+        .map_err(|e| CliError::general(format!("cannot read {}: {e}", path.display())))?;
+    Ok(reqwest::Body::wrap_stream(
+        tokio_util::io::ReaderStream::new(file),
+    ))
+}
+
+async fn multipart(request: &HttpRequest) -> Result<reqwest::multipart::Form> {
+    let mut form = reqwest::multipart::Form::new();
+    for part in request.parts.iter() {
+        let mut p = match part.path.as_ref().into_option() {
+            Some(path) => {
+                let path = Path::new(path.as_str());
+                let len = tokio::fs::metadata(path)
+                    .await
+                    .map_err(|e| CliError::general(format!("cannot read {}: {e}", path.display())))?
+                    .len();
+                reqwest::multipart::Part::stream_with_length(file_body(path).await?, len)
+            }
+            None => reqwest::multipart::Part::bytes(part.bytes.to_vec()),
+        };
+        if let Some(name) = part.filename.as_ref().into_option() {
+            p = p.file_name(name.to_string());
+        }
+        if let Some(ct) = part.content_type.as_ref().into_option() {
+            p = p
+                .mime_str(ct.as_str())
+                .map_err(|_| CliError::plugin(format!("invalid content type `{ct}`")))?;
+        }
+        form = form.part(part.name.to_string(), p);
+    }
+    Ok(form)
+}
+
+fn response_headers(response: &reqwest::Response) -> Vec<(String, String)> {
+    response
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
+fn log_request(request: &reqwest::Request) {
+    if !tracing::enabled!(tracing::Level::DEBUG) {
+        return;
+    }
+    tracing::debug!(
+        "-> {} {}",
+        request.method(),
+        redact_url(request.url().as_str())
+    );
+    for (name, value) in request.headers() {
+        tracing::debug!("   {}: {}", name, redact_header(name.as_str(), value));
+    }
+}
+
+/// Header values that carry credentials are never logged.
+fn redact_header(name: &str, value: &HeaderValue) -> String {
+    let name = name.to_ascii_lowercase();
+    if name == "authorization" {
+        let text = value.to_str().unwrap_or("");
+        match text.split_once(' ') {
+            Some((scheme, _)) => format!("{scheme} ***"),
+            None => "***".to_owned(),
+        }
+    } else if name == "x-api-key" || name == "cookie" || value.is_sensitive() {
+        "***".to_owned()
+    } else {
+        String::from_utf8_lossy(value.as_bytes()).into_owned()
+    }
+}
+
+/// Query strings may carry tokens (pre-signed URLs); they are not logged.
+fn redact_url(url: &str) -> String {
+    match url.split_once('?') {
+        Some((base, _)) => format!("{base}?***"),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authorization_is_logged_as_scheme_and_stars() {
+        let v = HeaderValue::from_static("Bearer ik_secret");
+        assert_eq!(redact_header("Authorization", &v), "Bearer ***");
+        assert_eq!(redact_header("x-api-key", &v), "***");
+        assert_eq!(
+            redact_header("content-type", &HeaderValue::from_static("a/b")),
+            "a/b"
+        );
+    }
+
+    #[test]
+    fn query_strings_are_not_logged() {
+        assert_eq!(redact_url("https://h/p?sig=abc"), "https://h/p?***");
+    }
+}
