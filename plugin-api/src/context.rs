@@ -73,7 +73,10 @@ impl Invocation {
 
     /// A switch.
     pub fn flag(&self, name: &str) -> bool {
-        self.args.get(name).and_then(Value::as_bool).unwrap_or(false)
+        self.args
+            .get(name)
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
     }
 
     /// An integer argument, if given.

@@ -128,7 +128,10 @@ impl Error {
     /// its `nextActions` as the hint, its `error` as the code) and picks the exit code from the
     /// status: 401 → 2, 403 → 5, a 404 naming a resource → 4, anything else → 1.
     pub fn http(target: Target, status: u16, body: Vec<u8>) -> Self {
-        let mut err = Self::new(ErrorKind::Http, format!("request failed with status {status}"));
+        let mut err = Self::new(
+            ErrorKind::Http,
+            format!("request failed with status {status}"),
+        );
         err.http = Some(HttpFailure {
             status,
             body,

@@ -84,7 +84,10 @@ extern "C" fn describe<P: Plugin>() -> RResult<RString, RawError> {
     })
 }
 
-extern "C" fn run<P: Plugin>(host: HostServicesRef<'_>, invocation: RStr<'_>) -> RResult<(), RawError> {
+extern "C" fn run<P: Plugin>(
+    host: HostServicesRef<'_>,
+    invocation: RStr<'_>,
+) -> RResult<(), RawError> {
     guarded(|| {
         let invocation: Invocation = serde_json::from_str(invocation.as_str())
             .map_err(|e| Error::new(ErrorKind::Plugin, format!("bad invocation: {e}")))?;

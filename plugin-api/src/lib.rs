@@ -87,7 +87,11 @@
 
 #![warn(missing_docs)]
 // abi_stable's derive and sabi_trait macros generate code these lints object to.
-#![allow(non_camel_case_types, non_local_definitions, clippy::missing_safety_doc)]
+#![allow(
+    non_camel_case_types,
+    non_local_definitions,
+    clippy::missing_safety_doc
+)]
 
 pub mod abi;
 mod context;
@@ -131,7 +135,7 @@ pub mod prelude {
 pub mod __private {
     pub use crate::export::root_module;
     pub use abi_stable::library::{
-        CheckTypeLayout, LibHeader, RootModuleResult, __call_root_module_loader,
+        __call_root_module_loader, CheckTypeLayout, LibHeader, RootModuleResult,
     };
 }
 

@@ -1,2 +1,3 @@
-//! placeholder
+//! End-to-end test support: the sandbox backend and the fixture kit.
+pub mod kit;
 pub mod sandbox;

@@ -168,6 +168,15 @@ fn flag_name(arg: &ArgSpec) -> String {
     }
 }
 
+fn cannot_read(value: &str, err: &std::io::Error) -> CliError {
+    let reason = match err.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_owned(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        _ => err.to_string(),
+    };
+    CliError::usage(format!("cannot read {value}: {reason}"))
+}
+
 fn check_value(arg: &ArgSpec, value: &str, cwd: &Path) -> Result<()> {
     match arg.value_type {
         ValueType::Json => serde_json::from_str::<Value>(value).map(drop).map_err(|e| {
@@ -180,17 +189,14 @@ fn check_value(arg: &ArgSpec, value: &str, cwd: &Path) -> Result<()> {
             }
             let path = cwd.join(value);
             match std::fs::metadata(&path) {
-                Ok(m) if m.is_file() => std::fs::File::open(&path).map(drop).map_err(|e| {
-                    CliError::usage(format!("cannot read {value} ({}): {e}", flag_name(arg)))
-                }),
+                Ok(m) if m.is_file() => std::fs::File::open(&path)
+                    .map(drop)
+                    .map_err(|e| cannot_read(value, &e)),
                 Ok(_) => Err(CliError::usage(format!(
                     "{value} is not a file ({})",
                     flag_name(arg)
                 ))),
-                Err(e) => Err(CliError::usage(format!(
-                    "cannot read {value} ({}): {e}",
-                    flag_name(arg)
-                ))),
+                Err(e) => Err(cannot_read(value, &e)),
             }
         }
         ValueType::OutputFile => {

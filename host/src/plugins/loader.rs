@@ -48,8 +48,8 @@ pub fn load(name: &str, path: &Path) -> Result<Loaded, LoadFailure> {
         return Err(LoadFailure {
             incompatible: true,
             reason: format!(
-                "plugin `{name}` was built for plugin ABI {abi}; this insforge supports ABI {}.0 to {ABI_VERSION}",
-                ABI_VERSION.major
+                "plugin `{name}` was built for plugin ABI {abi}; this insforge supports {}",
+                supported_range()
             ),
             detail: None,
             abi: Some(abi),
@@ -110,6 +110,15 @@ pub fn load(name: &str, path: &Path) -> Result<Loaded, LoadFailure> {
         abi,
         spec,
     })
+}
+
+/// "ABI 1.0", or "ABI 1.0 to 1.3" once minors accumulate.
+fn supported_range() -> String {
+    if ABI_VERSION.minor == 0 {
+        format!("ABI {ABI_VERSION}")
+    } else {
+        format!("ABI {}.0 to {ABI_VERSION}", ABI_VERSION.major)
+    }
 }
 
 fn read_abi_version(path: &Path) -> Result<AbiVersion, LoadFailure> {

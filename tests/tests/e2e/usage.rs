@@ -1,0 +1,51 @@
+//! Usage errors exit 1 (never clap's 2, which means "not authenticated" here).
+
+use insforge_tests::kit::TestEnv;
+
+use crate::{assert_json_failure, snapshot};
+
+#[test]
+fn unknown_flag_exits_1() {
+    let t = TestEnv::linked();
+    snapshot!(
+        "unknown_flag",
+        t.run(&["db", "query", "select 1", "--bogus"])
+    );
+    assert!(t
+        .sandbox()
+        .requests()
+        .iter()
+        .all(|r| !r.path.contains("rawsql")));
+}
+
+#[test]
+fn missing_argument_exits_1() {
+    let t = TestEnv::new();
+    snapshot!("missing_argument", t.run(&["db", "rpc"]));
+    assert_json_failure(&t.run(&["db", "rpc", "--json"]), 1, "USAGE_ERROR");
+}
+
+#[test]
+fn group_without_subcommand_shows_help_and_exits_1() {
+    let t = TestEnv::new();
+    let run = t.run(&["db"]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("query"), "{}", run.stderr);
+}
+
+#[test]
+fn arguments_are_checked_before_the_link() {
+    // Unlinked, yet the bad argument is what gets reported.
+    let t = TestEnv::new();
+    snapshot!(
+        "rpc_bad_json",
+        t.run(&["db", "rpc", "f", "--data", "{oops"])
+    );
+    snapshot!("import_missing_file", t.run(&["db", "import", "nope.sql"]));
+}
+
+#[test]
+fn help_lists_the_db_commands() {
+    let t = TestEnv::new();
+    snapshot!("db_help", t.run(&["db", "--help"]));
+}
