@@ -121,7 +121,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 mod tests {
     use super::*;
 
-    fn classify(pairs: &[(&str, &str)]) -> Credentials {
+    fn classify(pairs: &[(&'static str, &str)]) -> Credentials {
         let mut headers = HeaderMap::new();
         for (name, value) in pairs {
             headers.insert(*name, value.parse().unwrap());

@@ -23,6 +23,55 @@ pub(crate) fn check(body: &str) -> Result<(), String> {
     }
 }
 
+/// The request body as the backend's handlers see it: the parsed JSON when the request was
+/// sent as JSON, otherwise an empty object.
+pub(crate) fn request_json(headers: &axum::http::HeaderMap, body: &[u8]) -> serde_json::Value {
+    let is_json = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .map(|value| {
+            value
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case("application/json")
+        })
+        .unwrap_or(false);
+    if !is_json || body.is_empty() {
+        return serde_json::Value::Object(serde_json::Map::new());
+    }
+    serde_json::from_slice(body)
+        .unwrap_or_else(|_| serde_json::Value::Object(serde_json::Map::new()))
+}
+
+/// The type name a schema validator reports for a JSON value (`received <name>`).
+pub(crate) fn type_name(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "boolean",
+        serde_json::Value::Number(_) => "number",
+        serde_json::Value::String(_) => "string",
+        serde_json::Value::Array(_) => "array",
+        serde_json::Value::Object(_) => "object",
+    }
+}
+
+/// Whether the body parser treats the request as JSON (`application/json`, any parameters).
+pub(crate) fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| {
+            value
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case("application/json")
+        })
+}
+
 fn is_ws(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\n' | '\r')
 }
@@ -347,41 +396,7 @@ mod tests {
         );
         assert_eq!(
             err("[1, 2, 3, 4, 5, 6, 7, x, 8, 9, 10, 11]"),
-            "Unexpected token 'x', ...\"3, 4, 5, 6, x, 8, 9, 10\"... is not valid JSON"
+            "Unexpected token 'x', ...\" 5, 6, 7, x, 8, 9, 1\"... is not valid JSON"
         );
-    }
-}
-
-/// The request body as the backend's handlers see it: the parsed JSON when the request was
-/// sent as JSON, otherwise an empty object.
-pub(crate) fn request_json(headers: &axum::http::HeaderMap, body: &[u8]) -> serde_json::Value {
-    let is_json = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .map(|value| {
-            value
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .eq_ignore_ascii_case("application/json")
-        })
-        .unwrap_or(false);
-    if !is_json || body.is_empty() {
-        return serde_json::Value::Object(serde_json::Map::new());
-    }
-    serde_json::from_slice(body)
-        .unwrap_or_else(|_| serde_json::Value::Object(serde_json::Map::new()))
-}
-
-/// The type name a schema validator reports for a JSON value (`received <name>`).
-pub(crate) fn type_name(value: &serde_json::Value) -> &'static str {
-    match value {
-        serde_json::Value::Null => "null",
-        serde_json::Value::Bool(_) => "boolean",
-        serde_json::Value::Number(_) => "number",
-        serde_json::Value::String(_) => "string",
-        serde_json::Value::Array(_) => "array",
-        serde_json::Value::Object(_) => "object",
     }
 }

@@ -124,6 +124,7 @@ impl Sandbox {
         let addr = listener.local_addr()?;
         let (data_dir, temp_dir) = prepare_data_dir(config.data_dir.as_deref())?;
         let state = SandboxState::new(&config, data_dir.clone());
+        db::prepare_database(&state).await;
         let (shutdown_tx, shutdown_rx) = oneshot::channel();
         let task = tokio::spawn(server::serve(listener, state.clone(), async {
             let _ = shutdown_rx.await;

@@ -183,7 +183,7 @@ async fn handle(
         }
     }
 
-    if is_json(&parts.headers) && !body.is_empty() {
+    if json_body::is_json(&parts.headers) && !body.is_empty() {
         if let Err(message) = json_body::check(&String::from_utf8_lossy(&body)) {
             let error =
                 ApiError::invalid_input(message).with_next_actions(NEXT_ACTIONS_INVALID_JSON);
@@ -241,20 +241,4 @@ fn too_large() -> ApiError {
         "INTERNAL_ERROR",
         "request entity too large",
     )
-}
-
-/// Whether the body parser treats the request as JSON (`application/json`, any parameters).
-pub(crate) fn is_json(headers: &axum::http::HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .map(|value| {
-            value
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .eq_ignore_ascii_case("application/json")
-        })
-        .unwrap_or(false)
 }

@@ -2,11 +2,9 @@
 //! one server without seeing each other's tables.
 //!
 //! ```no_run
-//! # async fn demo() {
 //! use insforge_tests::sandbox::{testdb, Sandbox, SandboxConfig};
-//! let url = testdb::fresh_database(&testdb::admin_url()).await.unwrap();
-//! let sandbox = Sandbox::start(SandboxConfig::new("ik_test").with_database_url(url)).await.unwrap();
-//! # }
+//! let url = testdb::fresh_database(&testdb::admin_url()).unwrap();
+//! let sandbox = Sandbox::spawn(SandboxConfig::new("ik_test").with_database_url(url)).unwrap();
 //! ```
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,7 +34,24 @@ pub fn admin_url() -> String {
 /// Creates an empty database on the server `admin_url` points at and returns a URL for it
 /// (the same URL with the database name replaced). `admin_url` must be a `postgres://` or
 /// `postgresql://` URL.
-pub async fn fresh_database(admin_url: &str) -> Result<String, String> {
+///
+/// Blocks the calling thread (it works inside a tokio runtime too, on a helper thread);
+/// async code may prefer [`fresh_database_async`].
+pub fn fresh_database(admin_url: &str) -> Result<String, String> {
+    let admin_url = admin_url.to_owned();
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|err| err.to_string())?
+            .block_on(fresh_database_async(&admin_url))
+    })
+    .join()
+    .map_err(|_| "the thread creating the database panicked".to_owned())?
+}
+
+/// [`fresh_database`] for async code.
+pub async fn fresh_database_async(admin_url: &str) -> Result<String, String> {
     let name = unique_name();
     let (client, connection) = tokio_postgres::connect(admin_url, NoTls)
         .await
@@ -61,15 +76,6 @@ pub async fn fresh_database(admin_url: &str) -> Result<String, String> {
     drop(client);
     let _ = connection.await;
     with_database(admin_url, &name)
-}
-
-/// [`fresh_database`] for synchronous code (it must not run inside a tokio runtime).
-pub fn fresh_database_blocking(admin_url: &str) -> Result<String, String> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|err| err.to_string())?
-        .block_on(fresh_database(admin_url))
 }
 
 /// Drops a database made by [`fresh_database`] (`database_url` is what it returned).

@@ -83,6 +83,43 @@ pub(crate) async fn connect(state: &SandboxState) -> Result<Client, ApiError> {
     Ok(client)
 }
 
+/// Roles every InsForge database has, which policies and grants name (`TO anon`). Roles
+/// belong to the whole server, so they are made once, if missing.
+const INSFORGE_ROLES: &str = r#"DO $roles$
+DECLARE name text;
+BEGIN
+  FOREACH name IN ARRAY ARRAY['anon', 'authenticated', 'project_admin'] LOOP
+    BEGIN
+      IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = name) THEN
+        EXECUTE format('CREATE ROLE %I NOLOGIN', name);
+      END IF;
+    EXCEPTION WHEN duplicate_object OR unique_violation THEN
+      NULL; -- another sandbox made it meanwhile
+    END;
+  END LOOP;
+END
+$roles$"#;
+
+/// Makes sure the database server has InsForge's roles. Failures are only logged: the
+/// sandbox still starts, and the database routes report the problem when used.
+pub(crate) async fn prepare_database(state: &SandboxState) {
+    if state.database_url.is_none() {
+        return;
+    }
+    let attempt = async {
+        let client = connect(state).await.map_err(|err| err.message)?;
+        client
+            .batch_execute(INSFORGE_ROLES)
+            .await
+            .map_err(|err| err.to_string())
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(10), attempt).await {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => tracing::warn!("could not prepare the database: {err}"),
+        Err(_) => tracing::warn!("could not prepare the database: timed out"),
+    }
+}
+
 /// The backend's answer to a PostgreSQL error.
 pub(crate) fn pg_error(err: &tokio_postgres::Error) -> ApiError {
     let Some(db) = err.as_db_error() else {
