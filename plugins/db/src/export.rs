@@ -191,28 +191,22 @@ impl Dump {
 
     /// The warning for tables the row limit cut, if any.
     pub(crate) fn truncation_warning(&self, requested_limit: Option<i64>) -> Option<String> {
-        if self.truncated_tables.is_empty() {
-            return None;
-        }
-        let noun = if self.truncated_tables.len() == 1 {
-            "table"
-        } else {
-            "tables"
+        let (subject, verb) = match self.truncated_tables.as_slice() {
+            [] => return None,
+            [table] => (format!("table {table}"), "was"),
+            tables => (format!("tables {}", tables.join(", ")), "were"),
         };
-        let tables = self.truncated_tables.join(", ");
         let limit = self
             .row_limit
-            .map(|n| n.to_string())
-            .or_else(|| requested_limit.map(|n| n.to_string()));
-        Some(match limit {
-            Some(limit) => format!(
-                "the export is incomplete: only the first {limit} rows of {noun} {tables} \
-                 were exported"
-            ),
-            None => format!(
-                "the export is incomplete: {noun} {tables} had more rows than the row limit"
-            ),
-        })
+            .or_else(|| requested_limit.and_then(|n| u64::try_from(n).ok()));
+        let detail = match limit {
+            Some(1) => " (1 row per table)".to_owned(),
+            Some(n) => format!(" ({n} rows per table)"),
+            None => String::new(),
+        };
+        Some(format!(
+            "the export is incomplete: {subject} {verb} cut at the row limit{detail}"
+        ))
     }
 }
 
@@ -331,18 +325,18 @@ mod tests {
         assert_eq!(dump.truncated_tables, ["posts", "logs"]);
         assert_eq!(
             dump.truncation_warning(None).unwrap(),
-            "the export is incomplete: only the first 100 rows of tables posts, logs were exported"
+            "the export is incomplete: tables posts, logs were cut at the row limit (100 rows per table)"
         );
 
         let one = Dump::from_body(br#"{"data":"","truncatedTables":["posts"]}"#);
         assert_eq!(
             one.truncation_warning(Some(5)).unwrap(),
-            "the export is incomplete: only the first 5 rows of table posts were exported"
+            "the export is incomplete: table posts was cut at the row limit (5 rows per table)"
         );
         let unknown_limit = Dump::from_body(br#"{"data":"","truncatedTables":["posts"]}"#);
         assert_eq!(
             unknown_limit.truncation_warning(None).unwrap(),
-            "the export is incomplete: table posts had more rows than the row limit"
+            "the export is incomplete: table posts was cut at the row limit"
         );
     }
 }

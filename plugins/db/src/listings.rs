@@ -141,10 +141,12 @@ impl Listing {
 }
 
 /// A listing cell: text as it is, arrays (such as roles) joined with `, `, absent or null as `-`.
+/// Trailing line breaks are dropped: Postgres ends every function definition with one, which
+/// would only draw an empty line at the bottom of the cell.
 fn text(value: Option<&Value>) -> String {
     match value {
         None | Some(Value::Null) => "-".to_owned(),
-        Some(Value::String(s)) => s.clone(),
+        Some(Value::String(s)) => s.trim_end_matches(['\n', '\r']).to_owned(),
         Some(Value::Array(items)) => items
             .iter()
             .map(|item| match item {
@@ -249,7 +251,7 @@ mod tests {
             ]])
         );
         let functions = json!({"functions": [
-            {"functionName": "touch", "functionDef": "CREATE FUNCTION …\nBEGIN", "kind": "f"}
+            {"functionName": "touch", "functionDef": "CREATE FUNCTION …\nBEGIN\n", "kind": "f"}
         ]});
         assert_eq!(
             rows(Listing::Functions, functions),

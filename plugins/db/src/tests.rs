@@ -222,7 +222,7 @@ fn export_to_a_file_reports_where_it_went() {
         [
             Output::Success("Exported to dump.sql".into()),
             Output::Warning(
-                "the export is incomplete: only the first 2 rows of table posts were exported"
+                "the export is incomplete: table posts was cut at the row limit (2 rows per table)"
                     .into()
             ),
             Output::Hint("export more rows per table with --row-limit (at most 10000)".into()),
