@@ -849,17 +849,34 @@ async fn without_a_database_the_db_routes_answer_500() {
 
 #[tokio::test]
 async fn bodies_over_the_upload_cap_get_413() {
-    let env = Env::with(|c| c.with_max_upload(1024)).await;
+    let env = Env::with(|c| c.with_max_upload(1024 * 1024)).await;
+    // Big enough that the client is still sending when the answer comes.
+    let body = vec![b'x'; 8 * 1024 * 1024];
     let response = env
         .http
         .post(env.sandbox.url("/api/database/advance/import"))
         .bearer_auth(KEY)
-        .body(vec![b'x'; 4096])
+        .body(body)
         .send()
         .await
-        .unwrap();
+        .expect("an answer, not a reset connection");
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body,
+        error(413, "INTERNAL_ERROR", "request entity too large")
+    );
     assert_eq!(env.sandbox.requests()[0].status, Some(413));
+
+    // Within the cap, a body arrives whole.
+    let (status, _) = env
+        .post(
+            "/api/usage/mcp",
+            json!({ "tool_name": "x".repeat(512 * 1024) }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(env.sandbox.requests()[1].body_len, 512 * 1024 + 16);
 }
 
 #[test]

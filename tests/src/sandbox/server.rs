@@ -13,7 +13,7 @@ use axum::http::{header, Request, Response, StatusCode};
 use axum::response::IntoResponse;
 use axum::Router;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Limited};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -131,24 +131,9 @@ async fn handle(
     };
 
     let (parts, body) = request.into_parts();
-    let body = match read_body(&parts.headers, body, state.max_upload).await {
-        Ok(body) => body,
-        Err(BodyError::TooLarge) => {
-            let response = too_large().into_response();
-            if !is_control {
-                let credentials = Credentials::of(&parts.headers, &state.api_key);
-                let seq = state.requests.record(
-                    &method,
-                    &url,
-                    &parts.headers,
-                    credentials.key_check(),
-                    b"",
-                );
-                state.requests.set_status(seq, response.status().as_u16());
-            }
-            log_request(&method, &url, Some(response.status()), started);
-            return Ok(response);
-        }
+    let (body, too_large) = match read_body(&parts.headers, body, state.max_upload).await {
+        Ok(body) => (body, false),
+        Err(BodyError::TooLarge) => (Bytes::new(), true),
         Err(BodyError::Broken) => return Err(DropConnection),
     };
 
@@ -183,6 +168,10 @@ async fn handle(
         }
     }
 
+    if too_large {
+        return Ok(finish(too_large_error().into_response()));
+    }
+
     if json_body::is_json(&parts.headers) && !body.is_empty() {
         if let Err(message) = json_body::check(&String::from_utf8_lossy(&body)) {
             let error =
@@ -213,29 +202,50 @@ enum BodyError {
     Broken,
 }
 
+/// How much of an oversized body is read and thrown away before answering 413, so that the
+/// client, still sending, sees the answer rather than a reset connection.
+const DRAIN_LIMIT: u64 = 256 * 1024 * 1024;
+
 async fn read_body(
     headers: &axum::http::HeaderMap,
-    body: Incoming,
+    mut body: Incoming,
     max: u64,
 ) -> Result<Bytes, BodyError> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > max) {
-        return Err(BodyError::TooLarge);
+    let mut collected = Vec::new();
+    let mut seen: u64 = 0;
+    let mut too_large = declared.is_some_and(|len| len > max);
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| BodyError::Broken)?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen += data.len() as u64;
+        if seen > max {
+            too_large = true;
+        }
+        if too_large {
+            collected = Vec::new();
+            if seen > DRAIN_LIMIT {
+                break;
+            }
+        } else {
+            collected.extend_from_slice(&data);
+        }
     }
-    let limit = usize::try_from(max).unwrap_or(usize::MAX);
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(err) if err.is::<http_body_util::LengthLimitError>() => Err(BodyError::TooLarge),
-        Err(_) => Err(BodyError::Broken),
+    if too_large {
+        Err(BodyError::TooLarge)
+    } else {
+        Ok(Bytes::from(collected))
     }
 }
 
 /// The Express body parser's answer to an oversized body, as the backend's error handler
 /// words it.
-fn too_large() -> ApiError {
+fn too_large_error() -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
         "INTERNAL_ERROR",
