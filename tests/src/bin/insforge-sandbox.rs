@@ -3,7 +3,7 @@
 //! line on stdout once the port is bound; logs go to stderr (`INSFORGE_SANDBOX_LOG` sets
 //! the filter). Stops on SIGINT or SIGTERM.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -37,8 +37,10 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("INSFORGE_SANDBOX_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
