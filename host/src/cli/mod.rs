@@ -65,6 +65,8 @@ pub fn prescan(args: &[OsString]) -> Prescan {
     scan
 }
 
+const GLOBAL: &str = "Global options";
+
 const ABOUT: &str = "Manage an InsForge project from the terminal";
 
 const AFTER_HELP: &str = "\
@@ -81,6 +83,7 @@ pub fn root(plugins: &[CommandSpec]) -> Command {
         .arg_required_else_help(true)
         .arg(
             Arg::new("json")
+                .help_heading(GLOBAL)
                 .long("json")
                 .global(true)
                 .action(ArgAction::SetTrue)
@@ -88,6 +91,7 @@ pub fn root(plugins: &[CommandSpec]) -> Command {
         )
         .arg(
             Arg::new("yes")
+                .help_heading(GLOBAL)
                 .short('y')
                 .long("yes")
                 .global(true)
@@ -96,6 +100,7 @@ pub fn root(plugins: &[CommandSpec]) -> Command {
         )
         .arg(
             Arg::new("api-url")
+                .help_heading(GLOBAL)
                 .long("api-url")
                 .global(true)
                 .value_name("URL")
@@ -103,6 +108,7 @@ pub fn root(plugins: &[CommandSpec]) -> Command {
         )
         .arg(
             Arg::new("verbose")
+                .help_heading(GLOBAL)
                 .short('v')
                 .long("verbose")
                 .global(true)
@@ -111,6 +117,7 @@ pub fn root(plugins: &[CommandSpec]) -> Command {
         )
         .arg(
             Arg::new("no-color")
+                .help_heading(GLOBAL)
                 .long("no-color")
                 .global(true)
                 .action(ArgAction::SetTrue)

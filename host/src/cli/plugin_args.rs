@@ -179,6 +179,8 @@ fn cannot_read(value: &str, err: &std::io::Error) -> CliError {
 
 fn check_value(arg: &ArgSpec, value: &str, cwd: &Path) -> Result<()> {
     match arg.value_type {
+        // An empty value means "no JSON" (e.g. `rpc --data ''` is a GET), not invalid JSON.
+        ValueType::Json if value.trim().is_empty() => Ok(()),
         ValueType::Json => serde_json::from_str::<Value>(value).map(drop).map_err(|e| {
             CliError::usage(format!("{} is not valid JSON: {e}", flag_name(arg)))
                 .with_hint("quote the JSON for your shell, e.g. --data '{\"key\": 1}'")

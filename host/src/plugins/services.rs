@@ -96,10 +96,10 @@ impl<'a> Services<'a> {
             return Ok(true);
         }
         if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
-            return Err(
-                CliError::usage(format!("{prompt} — cannot ask without a terminal"))
-                    .with_hint("pass --yes to confirm"),
-            );
+            return Err(CliError::usage(format!(
+                "this needs confirmation, and there is no terminal to ask on: {prompt}"
+            ))
+            .with_hint("pass --yes to confirm"));
         }
         let choices = if default { "[Y/n]" } else { "[y/N]" };
         loop {

@@ -24,6 +24,11 @@ pub(crate) fn run(cx: &mut Context<'_>, invocation: &Invocation) -> Result<()> {
         "application/octet-stream",
     );
     if invocation.flag("truncate") {
+        // Emptying every table is destructive: it needs --yes, or a yes on a terminal.
+        let prompt = "Empty every table in the public schema before importing?";
+        if !cx.confirm(prompt, false)? {
+            return Err(Error::general("import cancelled: nothing was changed"));
+        }
         form = form.text("truncate", "true");
     }
     let response = cx

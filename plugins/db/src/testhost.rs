@@ -35,6 +35,8 @@ pub(crate) struct FakeHost {
     answers: RefCell<VecDeque<(u16, Vec<u8>)>>,
     pub(crate) requests: RefCell<Vec<HttpRequest>>,
     pub(crate) output: RefCell<Vec<Output>>,
+    /// The answer to confirmation prompts (as if the user typed it, or passed --yes).
+    pub(crate) confirms: std::cell::Cell<bool>,
 }
 
 impl FakeHost {
@@ -49,6 +51,7 @@ impl FakeHost {
             answers: RefCell::new(VecDeque::new()),
             requests: RefCell::new(Vec::new()),
             output: RefCell::new(Vec::new()),
+            confirms: std::cell::Cell::new(true),
         }
     }
 
@@ -158,7 +161,7 @@ impl HostServices for FakeHost {
     }
 
     fn confirm(&self, _prompt: RStr<'_>, _default: bool) -> RResult<bool, RawError> {
-        ok(false)
+        ok(self.confirms.get())
     }
 
     fn progress_start(&self, _label: RStr<'_>, _total: u64) -> u64 {

@@ -317,6 +317,18 @@ fn import_uploads_the_file_as_a_multipart_part() {
 }
 
 #[test]
+fn import_truncate_declined_sends_nothing() {
+    let dir = std::env::temp_dir();
+    let host = FakeHost::new(false, dir);
+    host.confirms.set(false);
+    let err = host
+        .run(&["import"], json!({"file": "/tmp/x.sql", "truncate": true}))
+        .unwrap_err();
+    assert!(err.message().contains("cancelled"), "{}", err.message());
+    assert!(host.requests.borrow().is_empty());
+}
+
+#[test]
 fn import_without_truncate_sends_only_the_file() {
     let host = json_mode().answer(200, r#"{"success":true}"#);
     host.run(

@@ -149,3 +149,25 @@ fn import_failure_exits_1_with_the_servers_message() {
         .unwrap()
         .starts_with("Import failed: "));
 }
+
+#[test]
+fn import_truncate_needs_yes_without_a_terminal() {
+    let t = TestEnv::linked();
+    t.run(&[
+        "db",
+        "query",
+        "create table keep (id int); insert into keep values (1)",
+    ])
+    .expect_code(0);
+    t.write("more.sql", "INSERT INTO keep VALUES (2);\n");
+    let refused = t.run(&["db", "import", "more.sql", "--truncate"]);
+    snapshot!("import_truncate_without_yes", refused);
+    assert!(
+        crate::bodies(&t, IMPORT).is_empty(),
+        "nothing is sent without consent"
+    );
+    t.run(&["db", "import", "more.sql", "--truncate", "-y"])
+        .expect_code(0);
+    let rows = t.run(&["db", "query", "select id from keep", "--json"]);
+    assert_eq!(rows.json()["rows"], json!([{"id": 2}]));
+}

@@ -140,3 +140,33 @@ fn from_a_subdirectory_the_nearest_link_above_is_used() {
     assert!(!current.stdout.contains("api_key"), "{}", current.stdout);
     assert!(!current.stdout.contains(insforge_tests::kit::API_KEY));
 }
+
+#[test]
+fn rpc_without_data_is_a_get_and_with_data_a_post() {
+    let t = TestEnv::linked();
+    t.run(&[
+        "db",
+        "query",
+        "create function add_one(n int) returns int language sql as $$ select n + 1 $$; \
+         create function answer() returns int language sql as $$ select 42 $$",
+    ])
+    .expect_code(0);
+    let get = t.run(&["db", "rpc", "answer", "--data", ""]);
+    let post = t.run(&["db", "rpc", "add_one", "--data", "{\"n\": 41}"]);
+    snapshot!("rpc_get", get);
+    snapshot!("rpc_post", post);
+    let methods: Vec<(String, String)> = t
+        .sandbox()
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.starts_with("/api/database/rpc/"))
+        .map(|r| (r.method, r.body))
+        .collect();
+    assert_eq!(
+        methods,
+        [
+            ("GET".to_owned(), String::new()),
+            ("POST".to_owned(), r#"{"n":41}"#.to_owned())
+        ]
+    );
+}
