@@ -379,11 +379,20 @@ fn redact_header(name: &str, value: &HeaderValue) -> String {
     }
 }
 
-/// Query strings may carry tokens (pre-signed URLs); they are not logged.
+/// Query strings may carry tokens (pre-signed URLs) and URLs may carry a user and password;
+/// neither is logged.
 fn redact_url(url: &str) -> String {
+    let url = match reqwest::Url::parse(url) {
+        Ok(mut parsed) if !parsed.username().is_empty() || parsed.password().is_some() => {
+            let _ = parsed.set_username("***");
+            let _ = parsed.set_password(None);
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    };
     match url.split_once('?') {
         Some((base, _)) => format!("{base}?***"),
-        None => url.to_owned(),
+        None => url,
     }
 }
 
@@ -405,5 +414,6 @@ mod tests {
     #[test]
     fn query_strings_are_not_logged() {
         assert_eq!(redact_url("https://h/p?sig=abc"), "https://h/p?***");
+        assert_eq!(redact_url("http://user:pw@h:1/p"), "http://***@h:1/p");
     }
 }

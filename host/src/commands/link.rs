@@ -71,9 +71,15 @@ pub fn run(env: &Env, m: &ArgMatches) -> Result<()> {
             "--api-base-url {url} must not have a query or fragment"
         )));
     }
-    if key.trim().is_empty() || key.chars().any(char::is_whitespace) {
+    if key.trim().is_empty() || key.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(CliError::usage(
             "--api-key must be a non-empty key without spaces",
+        ));
+    }
+
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(CliError::usage(
+            "--api-base-url must not contain a user or password; the API key is the credential",
         ));
     }
 

@@ -128,6 +128,7 @@ impl Output {
 
     /// A warning on stderr (`{"warning": ...}` with `--json`).
     pub fn warning(&self, text: &str) {
+        let text = &printable(text);
         if self.json {
             let line = serde_json::json!({ "warning": text });
             eprintln!("{line}");
@@ -141,6 +142,7 @@ impl Output {
 
     /// A `hint:` line on stderr.
     pub fn hint(&self, text: &str) {
+        let text = printable(text);
         eprintln!("{} {text}", paint("hint:", CYAN_BOLD, self.stderr_color));
     }
 
@@ -163,7 +165,7 @@ impl Output {
         eprintln!(
             "{} {}",
             paint("error:", RED_BOLD, self.stderr_color),
-            err.message
+            printable(&err.message)
         );
         for hint in &err.hints {
             self.hint(hint);
@@ -183,6 +185,15 @@ pub fn error_line(err: &CliError) -> String {
         line.insert("hint".into(), Value::String(err.hints.join("\n")));
     }
     Value::Object(line).to_string()
+}
+
+/// Server-provided text reaches a terminal: escape sequences in it are shown, not obeyed.
+/// Line breaks stay, since messages may span lines.
+fn printable(text: &str) -> String {
+    text.split('\n')
+        .map(table::sanitize)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn paint(text: &str, code: &str, color: bool) -> String {
@@ -213,6 +224,19 @@ mod tests {
     fn error_line_without_server_code_uses_the_kind() {
         let err = CliError::not_linked();
         assert!(error_line(&err).contains(r#""code":"PROJECT_NOT_LINKED""#));
+    }
+
+    #[test]
+    fn escape_sequences_in_messages_are_shown_not_obeyed() {
+        let text =
+            printable("relation \"\u{1b}]0;pwned\u{7}\u{1b}[2J\u{202e}t\" does not exist\nnext");
+        assert!(
+            !text.chars().any(|c| c.is_control() && c != '\n'),
+            "{text:?}"
+        );
+        assert!(!text.contains('\u{202e}'));
+        assert!(text.contains("\\u{1b}]0;pwned"));
+        assert_eq!(text.lines().count(), 2);
     }
 
     #[test]

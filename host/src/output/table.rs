@@ -48,19 +48,24 @@ impl Cell {
     }
 }
 
-/// Control characters would move the cursor or inject escapes; show them as `\u{..}` instead.
-fn sanitize(line: &str) -> String {
+/// Control characters would move the cursor or inject escapes, and bidirectional overrides
+/// would reorder what the reader sees; show them as `\u{..}` instead.
+pub(crate) fn sanitize(line: &str) -> String {
     let line = line.strip_suffix('\r').unwrap_or(line);
-    if !line.chars().any(char::is_control) {
+    if !line.chars().any(is_unsafe) {
         return line.to_owned();
     }
     line.chars()
         .map(|c| match c {
             '\t' => "    ".to_owned(),
-            c if c.is_control() => c.escape_unicode().to_string(),
+            c if is_unsafe(c) => c.escape_unicode().to_string(),
             c => c.to_string(),
         })
         .collect()
+}
+
+fn is_unsafe(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// Renders a table; every row is a sequence of cells (missing cells are empty).

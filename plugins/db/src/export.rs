@@ -21,7 +21,7 @@ pub(crate) fn run(cx: &mut Context<'_>, invocation: &Invocation) -> Result<()> {
     let response = cx
         .send(Request::backend("POST", EXPORT).json(&options.body()))?
         .error_for_status()?;
-    let dump = Dump::from_body(&response.body);
+    let dump = Dump::from_body(&response.body)?;
 
     match invocation.str("output") {
         Some(output) => {
@@ -144,30 +144,27 @@ pub(crate) struct Dump {
 
 impl Dump {
     /// `data` (string as is, anything else as pretty JSON with a final newline), else a string
-    /// `content` (older backends), else the body itself: an answer we do not recognise is
-    /// still the user's dump and is better written than dropped.
-    pub(crate) fn from_body(body: &[u8]) -> Self {
-        let answer: Option<Map<String, Value>> = serde_json::from_slice(body).ok();
-        let Some(answer) = answer else {
-            return Dump {
-                text: body.to_vec(),
-                format: None,
-                truncated_tables: Vec::new(),
-                row_limit: None,
-            };
-        };
+    /// `content` (older backends). Anything else is refused: an error page or a cut-off answer
+    /// must not replace a good dump on disk with garbage and report success.
+    pub(crate) fn from_body(body: &[u8]) -> Result<Self> {
+        let answer: Map<String, Value> = serde_json::from_slice(body).map_err(|e| {
+            Error::general(format!("the server's export answer is not valid JSON: {e}"))
+        })?;
 
-        let text = match (answer.get("data"), answer.get("content")) {
-            (Some(Value::String(text)), _) => text.as_bytes().to_vec(),
-            (Some(data), _) if !data.is_null() => {
-                let mut pretty =
-                    serde_json::to_vec_pretty(data).expect("a serde_json::Value always serialises");
-                pretty.push(b'\n');
-                pretty
-            }
-            (_, Some(Value::String(text))) => text.as_bytes().to_vec(),
-            _ => body.to_vec(),
-        };
+        let text =
+            match (answer.get("data"), answer.get("content")) {
+                (Some(Value::String(text)), _) => text.as_bytes().to_vec(),
+                (Some(data), _) if !data.is_null() => {
+                    let mut pretty = serde_json::to_vec_pretty(data)
+                        .expect("a serde_json::Value always serialises");
+                    pretty.push(b'\n');
+                    pretty
+                }
+                (_, Some(Value::String(text))) => text.as_bytes().to_vec(),
+                _ => return Err(Error::general(
+                    "the server's export answer has no `data` (nor `content`); nothing was written",
+                )),
+            };
         let truncated_tables = answer
             .get("truncatedTables")
             .and_then(Value::as_array)
@@ -178,7 +175,7 @@ impl Dump {
                     .collect()
             })
             .unwrap_or_default();
-        Dump {
+        Ok(Dump {
             text,
             format: answer
                 .get("format")
@@ -186,7 +183,7 @@ impl Dump {
                 .map(str::to_owned),
             truncated_tables,
             row_limit: answer.get("rowLimit").and_then(Value::as_u64),
-        }
+        })
     }
 
     /// The warning for tables the row limit cut, if any.
@@ -284,7 +281,7 @@ mod tests {
     #[test]
     fn sql_data_is_written_byte_for_byte() {
         let body = br#"{"format":"sql","data":"-- Database Export\r\nCREATE TABLE t ();","timestamp":"2025-01-01T00:00:00Z"}"#;
-        let dump = Dump::from_body(body);
+        let dump = Dump::from_body(body).unwrap();
         assert_eq!(dump.text, b"-- Database Export\r\nCREATE TABLE t ();");
         assert_eq!(dump.format.as_deref(), Some("sql"));
         assert!(dump.truncation_warning(None).is_none());
@@ -294,7 +291,7 @@ mod tests {
     fn json_data_is_written_pretty_in_its_own_key_order() {
         let body =
             br#"{"format":"json","data":{"timestamp":"t","tables":{"b":{"rows":[1.50]},"a":{}}}}"#;
-        let dump = Dump::from_body(body);
+        let dump = Dump::from_body(body).unwrap();
         assert_eq!(
             String::from_utf8(dump.text).unwrap(),
             "{\n  \"timestamp\": \"t\",\n  \"tables\": {\n    \"b\": {\n      \"rows\": [\n        1.50\n      ]\n    },\n    \"a\": {}\n  }\n}\n"
@@ -303,37 +300,35 @@ mod tests {
 
     #[test]
     fn legacy_content_and_unknown_answers() {
-        let legacy = Dump::from_body(br#"{"format":"sql","content":"SELECT 1;","tables":["t"]}"#);
+        let legacy =
+            Dump::from_body(br#"{"format":"sql","content":"SELECT 1;","tables":["t"]}"#).unwrap();
         assert_eq!(legacy.text, b"SELECT 1;");
 
-        let raw = Dump::from_body(b"-- not JSON at all\n");
-        assert_eq!(raw.text, b"-- not JSON at all\n");
-        assert_eq!(raw.format, None);
-
-        let unknown = br#"{"format":"sql","something":"else"}"#;
-        assert_eq!(Dump::from_body(unknown).text, unknown);
+        assert!(Dump::from_body(b"-- not JSON at all\n").is_err());
+        assert!(Dump::from_body(br#"{"rows": [1,2"#).is_err());
+        assert!(Dump::from_body(br#"{"format":"sql","something":"else"}"#).is_err());
 
         let null_data = br#"{"data":null,"content":"x"}"#;
-        assert_eq!(Dump::from_body(null_data).text, b"x");
+        assert_eq!(Dump::from_body(null_data).unwrap().text, b"x");
     }
 
     #[test]
     fn truncated_tables_produce_a_warning() {
         let body =
             br#"{"format":"sql","data":"","truncatedTables":["posts","logs"],"rowLimit":100}"#;
-        let dump = Dump::from_body(body);
+        let dump = Dump::from_body(body).unwrap();
         assert_eq!(dump.truncated_tables, ["posts", "logs"]);
         assert_eq!(
             dump.truncation_warning(None).unwrap(),
             "the export is incomplete: tables posts, logs were cut at the row limit (100 rows per table)"
         );
 
-        let one = Dump::from_body(br#"{"data":"","truncatedTables":["posts"]}"#);
+        let one = Dump::from_body(br#"{"data":"","truncatedTables":["posts"]}"#).unwrap();
         assert_eq!(
             one.truncation_warning(Some(5)).unwrap(),
             "the export is incomplete: table posts was cut at the row limit (5 rows per table)"
         );
-        let unknown_limit = Dump::from_body(br#"{"data":"","truncatedTables":["posts"]}"#);
+        let unknown_limit = Dump::from_body(br#"{"data":"","truncatedTables":["posts"]}"#).unwrap();
         assert_eq!(
             unknown_limit.truncation_warning(None).unwrap(),
             "the export is incomplete: table posts was cut at the row limit"

@@ -129,3 +129,16 @@ fn json_output_has_no_escape_bytes_on_a_terminal_either() {
     let piped = t.run(&["db", "query", "select null as n", "--json"]);
     assert!(!piped.stdout.contains('\u{1b}') && !piped.stderr.contains('\u{1b}'));
 }
+
+#[test]
+fn escape_sequences_in_server_messages_are_shown_not_obeyed() {
+    let t = TestEnv::linked();
+    let run = t.run(&[
+        "db",
+        "query",
+        "select * from \"\u{1b}]0;pwned\u{7}\u{1b}[2Jtbl\"",
+    ]);
+    run.expect_code(1);
+    assert!(!run.stderr.contains('\u{1b}'), "{:?}", run.stderr);
+    assert!(run.stderr.contains(r"\u{1b}]0;pwned"), "{}", run.stderr);
+}

@@ -171,3 +171,20 @@ fn import_truncate_needs_yes_without_a_terminal() {
     let rows = t.run(&["db", "query", "select id from keep", "--json"]);
     assert_eq!(rows.json()["rows"], json!([{"id": 2}]));
 }
+
+#[test]
+fn export_of_a_broken_answer_fails_and_keeps_the_existing_file() {
+    let t = TestEnv::linked();
+    t.write("keep.sql", "-- the good dump\n");
+    t.sandbox().add_fault(Fault::answer(
+        EXPORT,
+        200,
+        json!("<html>proxy error</html>"),
+    ));
+    let run = t.run(&["db", "export", "-o", "keep.sql"]);
+    snapshot!("export_broken_answer", run);
+    assert_eq!(
+        std::fs::read_to_string(t.cwd().join("keep.sql")).unwrap(),
+        "-- the good dump\n"
+    );
+}
