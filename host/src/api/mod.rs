@@ -105,8 +105,7 @@ impl Client {
     /// Sends a request and returns the answer, whatever its status.
     pub async fn send(&self, request: &HttpRequest) -> Result<Answer> {
         let url = self.url_for(request)?;
-        let method = reqwest::Method::from_bytes(request.method.as_bytes())
-            .map_err(|_| CliError::plugin(format!("invalid HTTP method `{}`", request.method)))?;
+        let method = method_of(request)?;
         let idempotent = matches!(method, reqwest::Method::GET | reqwest::Method::HEAD);
 
         let mut attempt = 0;
@@ -142,8 +141,7 @@ impl Client {
     /// Sends a request whose body will be read line by line.
     pub async fn open_stream(&self, request: &HttpRequest) -> Result<reqwest::Response> {
         let url = self.url_for(request)?;
-        let method = reqwest::Method::from_bytes(request.method.as_bytes())
-            .map_err(|_| CliError::plugin(format!("invalid HTTP method `{}`", request.method)))?;
+        let method = method_of(request)?;
         let built = self.build(request, method, &url).await?;
         log_request(&built);
         tokio::select! {
@@ -204,18 +202,12 @@ impl Client {
         }
         builder = match request.body_kind {
             BodyKind::NONE => builder,
-            BodyKind::JSON => {
+            BodyKind::JSON | BodyKind::BYTES => {
                 let b = builder.body(request.body.to_vec());
                 if headers.contains_key(CONTENT_TYPE) {
                     b
-                } else {
+                } else if request.body_kind == BodyKind::JSON {
                     b.header(CONTENT_TYPE, "application/json")
-                }
-            }
-            BodyKind::BYTES => {
-                let b = builder.body(request.body.to_vec());
-                if headers.contains_key(CONTENT_TYPE) {
-                    b
                 } else {
                     b.header(CONTENT_TYPE, "application/octet-stream")
                 }
@@ -296,6 +288,11 @@ impl Client {
     }
 }
 
+fn method_of(request: &HttpRequest) -> Result<reqwest::Method> {
+    reqwest::Method::from_bytes(request.method.as_bytes())
+        .map_err(|_| CliError::plugin(format!("invalid HTTP method `{}`", request.method)))
+}
+
 fn interrupted() -> CliError {
     CliError::new(Kind::Interrupted, "interrupted")
 }
@@ -336,7 +333,7 @@ async fn multipart(request: &HttpRequest) -> Result<reqwest::multipart::Form> {
     Ok(form)
 }
 
-fn response_headers(response: &reqwest::Response) -> Vec<(String, String)> {
+pub fn response_headers(response: &reqwest::Response) -> Vec<(String, String)> {
     response
         .headers()
         .iter()

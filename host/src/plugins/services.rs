@@ -217,14 +217,17 @@ pub fn from_plugin_error(plugin: &str, err: PluginError) -> CliError {
     out
 }
 
+fn abi_headers(headers: Vec<(String, String)>) -> RVec<Tuple2<RString, RString>> {
+    headers
+        .into_iter()
+        .map(|(k, v)| Tuple2(RString::from(k), RString::from(v)))
+        .collect()
+}
+
 fn to_response(answer: Answer) -> HttpResponse {
     HttpResponse {
         status: answer.status,
-        headers: answer
-            .headers
-            .into_iter()
-            .map(|(k, v)| Tuple2(RString::from(k), RString::from(v)))
-            .collect(),
+        headers: abi_headers(answer.headers),
         body: answer.body.into(),
         bytes_written: answer.bytes_written,
         stream: 0,
@@ -270,16 +273,7 @@ impl HostServices for Services<'_> {
         result(opened.map(|response| {
             let id = self.id();
             let status = response.status().as_u16();
-            let headers = response
-                .headers()
-                .iter()
-                .map(|(k, v)| {
-                    Tuple2(
-                        RString::from(k.as_str()),
-                        RString::from(String::from_utf8_lossy(v.as_bytes()).into_owned()),
-                    )
-                })
-                .collect();
+            let headers = abi_headers(crate::api::response_headers(&response));
             self.streams.borrow_mut().insert(
                 id,
                 LineStream {
