@@ -1,28 +1,207 @@
 //! One run of `insforge`: parse, check, dispatch, and turn the outcome into an exit code.
 
+use std::cell::OnceCell;
 use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::error::ErrorKind as ClapErrorKind;
-use insforge_plugin_api::{HostContext, Needs, ProjectInfo};
+use insforge_plugin_api::{HostContext, Needs, ProjectInfo, Request};
+use serde_json::Value;
 
-use crate::api::{Backend, Client, Interrupt};
+use crate::api::{errors::http_error, Answer, Backend, Client, Interrupt};
+use crate::auth::{session::DEFAULT_CLIENT_ID, Session};
 use crate::cli::{self, plugin_args, Globals, Prescan};
-use crate::config::project::{self, Project};
+use crate::config::project::{self, Project, ProjectConfig};
+use crate::config::user::{Settings, UserFiles, DEFAULT_PLATFORM_URL};
 use crate::error::{CliError, Kind, Result};
 use crate::output::Output;
 use crate::plugins::{self, services::Services, Registry};
 
-const DEFAULT_PLATFORM_URL: &str = "https://api.insforge.dev";
-
-/// What every command can use.
+/// What every command can use. The network parts are built on first use, so commands that need
+/// no network never start a runtime or read the login.
 pub struct Env<'a> {
     pub output: &'a Output,
     pub globals: Globals,
     pub cwd: PathBuf,
+    /// The nearest linked project at or above `cwd`.
     pub project: Option<Project>,
+    net: OnceCell<Net>,
+    target: OnceCell<ProjectConfig>,
+}
+
+/// The async runtime and the HTTP client of one run.
+pub struct Net {
+    pub runtime: tokio::runtime::Runtime,
+    pub client: Client,
+}
+
+impl<'a> Env<'a> {
+    pub fn new(
+        output: &'a Output,
+        globals: Globals,
+        cwd: PathBuf,
+        project: Option<Project>,
+    ) -> Self {
+        Env {
+            output,
+            globals,
+            cwd,
+            project,
+            net: OnceCell::new(),
+            target: OnceCell::new(),
+        }
+    }
+
+    pub fn user_files(&self) -> Result<UserFiles> {
+        UserFiles::locate()
+    }
+
+    /// `~/.insforge/config.json`, or the defaults.
+    pub fn settings(&self) -> Result<Settings> {
+        self.user_files()?.load_settings()
+    }
+
+    /// The platform's URL: `--api-url`, then `INSFORGE_API_URL`, then `config.json`, then the
+    /// official default.
+    pub fn platform_url(&self) -> Result<String> {
+        let from_env = || {
+            std::env::var("INSFORGE_API_URL")
+                .ok()
+                .filter(|s| !s.trim().is_empty())
+        };
+        let url = match self.globals.api_url.clone().or_else(from_env) {
+            Some(url) => url,
+            None => self
+                .settings()?
+                .platform_api_url
+                .filter(|s| !s.trim().is_empty())
+                .unwrap_or_else(|| DEFAULT_PLATFORM_URL.to_owned()),
+        };
+        let parsed = reqwest::Url::parse(&url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"));
+        if parsed.is_none() {
+            return Err(CliError::usage(format!("the platform URL {url} is not an http(s) URL"))
+                .with_hint("check --api-url, INSFORGE_API_URL and platform_api_url in ~/.insforge/config.json"));
+        }
+        Ok(url.trim_end_matches('/').to_owned())
+    }
+
+    /// The runtime and client, built once. `client_id` overrides the OAuth client for `login`.
+    pub fn net_with(&self, client_id: Option<&str>) -> Result<&Net> {
+        if let Some(net) = self.net.get() {
+            return Ok(net);
+        }
+        let client_id = match client_id {
+            Some(id) => id.to_owned(),
+            None => self
+                .settings()?
+                .oauth_client_id
+                .unwrap_or_else(|| DEFAULT_CLIENT_ID.to_owned()),
+        };
+        let session = Arc::new(Session::new(
+            self.user_files()?,
+            self.platform_url()?,
+            client_id,
+        ));
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| CliError::general(format!("cannot start the async runtime: {e}")))?;
+        let interrupt = Arc::new(Interrupt::default());
+        watch_ctrl_c(&runtime, interrupt.clone());
+        let client = Client::new(session, interrupt);
+        Ok(self.net.get_or_init(|| Net { runtime, client }))
+    }
+
+    pub fn net(&self) -> Result<&Net> {
+        self.net_with(None)
+    }
+
+    pub fn session(&self) -> Result<&Session> {
+        Ok(self.net()?.client.session())
+    }
+
+    /// Runs a future on the run's runtime.
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> Result<F::Output> {
+        Ok(self.net()?.runtime.block_on(future))
+    }
+
+    /// Sends a request (platform requests carry the login, backend requests the project key)
+    /// and returns the answer whatever its status.
+    pub fn send(&self, request: Request) -> Result<Answer> {
+        let raw = request.into_raw();
+        if raw.target == insforge_plugin_api::abi::Target::BACKEND {
+            self.backend()?;
+        }
+        let net = self.net()?;
+        let answer = net.runtime.block_on(net.client.send(&raw))?;
+        if net.client.interrupt().is_set() {
+            return Err(CliError::new(Kind::Interrupted, "interrupted"));
+        }
+        Ok(answer)
+    }
+
+    /// Sends a request and parses its JSON answer; error statuses become errors.
+    pub fn json(&self, request: Request) -> Result<Value> {
+        let target = request.clone().into_raw().target;
+        let answer = self.send(request)?;
+        if !(200..300).contains(&answer.status) {
+            return Err(http_error(target, answer.status, &answer.body));
+        }
+        serde_json::from_slice(&answer.body)
+            .map_err(|e| CliError::general(format!("the server sent invalid JSON: {e}")))
+    }
+
+    /// The project commands act on: `INSFORGE_PROJECT_ID` (a cloud project, through the
+    /// login), else the nearest link.
+    pub fn target_project(&self) -> Result<&ProjectConfig> {
+        if let Some(config) = self.target.get() {
+            return Ok(config);
+        }
+        let config = match project_id_from_env() {
+            Some(id) => match &self.project {
+                Some(p) if p.config.project_id == id && p.config.api_key.is_some() => {
+                    p.config.clone()
+                }
+                _ => self.cloud_project(&id)?,
+            },
+            None => self
+                .project
+                .as_ref()
+                .map(|p| p.config.clone())
+                .ok_or_else(CliError::not_linked)?,
+        };
+        Ok(self.target.get_or_init(|| config))
+    }
+
+    /// A cloud project's link, made in memory from the platform's description and key.
+    pub fn cloud_project(&self, project_id: &str) -> Result<ProjectConfig> {
+        self.session()?.require_login()?;
+        crate::commands::projects::fetch_link(self, project_id)
+    }
+
+    /// The backend of the target project; the client sends backend requests there.
+    pub fn backend(&self) -> Result<Backend> {
+        let net = self.net()?;
+        if let Some(backend) = net.client.backend() {
+            return Ok(backend.clone());
+        }
+        let backend = backend_of(self.target_project()?)?;
+        net.client.set_backend(backend.clone());
+        Ok(backend)
+    }
+}
+
+/// `INSFORGE_PROJECT_ID`, when set and not empty.
+fn project_id_from_env() -> Option<String> {
+    std::env::var("INSFORGE_PROJECT_ID")
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
 }
 
 /// Runs the command line `args`; returns the exit code.
@@ -62,19 +241,11 @@ fn run(args: Vec<OsString>, scan: &Prescan, output: &Output) -> Result<()> {
         Err(e) => return clap_outcome(e, output),
     };
     let (name, sub) = matches.subcommand().expect("clap requires a subcommand");
-    let globals = Globals::from_matches(sub);
-    let env = Env {
-        output,
-        globals,
-        cwd,
-        project,
-    };
+    let env = Env::new(output, Globals::from_matches(sub), cwd, project);
 
-    match name {
-        "link" => crate::commands::link::run(&env, sub),
-        "current" => crate::commands::current::run(&env),
-        "plugin" => crate::commands::plugin::run(&env, sub),
-        _ => {
+    match crate::commands::dispatch(&env, name, sub) {
+        Some(outcome) => outcome,
+        None => {
             let (name, plugin) = loaded.expect("a plugin command was loaded before parsing");
             run_plugin(&env, &name, &plugin, sub)
         }
@@ -118,45 +289,36 @@ fn run_plugin(
         .expect("clap only matches described commands");
     let invocation = plugin_args::invocation(spec, path, leaf, &env.cwd)?;
 
-    let backend = match spec.needs {
+    match spec.needs {
         Needs::Project => {
-            let project = env.project.as_ref().ok_or_else(CliError::not_linked)?;
-            Some(backend_of(project)?)
+            env.backend()?;
         }
-        Needs::Login => {
-            return Err(
-                CliError::new(Kind::NotAuthenticated, "you are not logged in")
-                    .with_hint("run `insforge login`"),
-            )
+        Needs::Login => env.session()?.require_login()?,
+        Needs::Nothing => {
+            if let Some(p) = &env.project {
+                if let Ok(backend) = backend_of(&p.config) {
+                    env.net()?.client.set_backend(backend);
+                }
+            }
         }
-        Needs::Nothing => env.project.as_ref().and_then(|p| backend_of(p).ok()),
-    };
-
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::general(format!("cannot start the async runtime: {e}")))?;
-    let interrupt = Arc::new(Interrupt::default());
-    watch_ctrl_c(&runtime, interrupt.clone());
-    let client = Client::new(backend, platform_url(&env.globals), interrupt);
+    }
+    let net = env.net()?;
     let services = Services::new(
-        &runtime,
-        &client,
+        &net.runtime,
+        &net.client,
         env.output,
         context_json(env),
         env.globals.yes,
     );
     let outcome = plugins::run(name, plugin, &invocation, &services);
-    if outcome.is_ok() && client.interrupt().is_set() {
+    if outcome.is_ok() && net.client.interrupt().is_set() {
         return Err(CliError::new(Kind::Interrupted, "interrupted"));
     }
     outcome
 }
 
-fn backend_of(project: &Project) -> Result<Backend> {
-    let api_key = project
-        .config
+fn backend_of(config: &ProjectConfig) -> Result<Backend> {
+    let api_key = config
         .api_key
         .clone()
         .filter(|k| !k.is_empty())
@@ -164,48 +326,35 @@ fn backend_of(project: &Project) -> Result<Backend> {
             CliError::new(Kind::NotAuthenticated, "the project link has no API key")
                 .with_hint("link again with `insforge link`")
         })?;
-    if project.config.oss_host.is_empty() {
+    if config.oss_host.is_empty() {
         return Err(
             CliError::general("the project link has no backend URL (oss_host)")
                 .with_hint("link again with `insforge link`"),
         );
     }
     Ok(Backend {
-        base_url: project.config.oss_host.clone(),
+        base_url: config.oss_host.clone(),
         api_key,
     })
 }
 
-/// `--api-url` wins over `INSFORGE_API_URL`, which wins over the default.
-fn platform_url(globals: &Globals) -> String {
-    globals
-        .api_url
-        .clone()
-        .or_else(|| {
-            std::env::var("INSFORGE_API_URL")
-                .ok()
-                .filter(|s| !s.is_empty())
-        })
-        .unwrap_or_else(|| DEFAULT_PLATFORM_URL.to_owned())
-}
-
 fn context_json(env: &Env<'_>) -> String {
-    let project = env.project.as_ref();
+    let target = env.target.get().or(env.project.as_ref().map(|p| &p.config));
     let context = HostContext {
         json: env.globals.json,
         yes: env.globals.yes,
         verbose: env.globals.verbose,
         interactive: std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
         cwd: env.cwd.clone(),
-        project: project.map(|p| ProjectInfo {
-            project_id: p.config.project_id.clone(),
-            project_name: p.config.project_name.clone(),
-            org_id: p.config.org_id.clone(),
-            region: p.config.region.clone(),
-            oss_host: p.config.oss_host.clone(),
-            self_hosted: p.config.is_self_hosted(),
+        project: target.map(|c| ProjectInfo {
+            project_id: c.project_id.clone(),
+            project_name: c.project_name.clone(),
+            org_id: c.org_id.clone(),
+            region: c.region.clone(),
+            oss_host: c.oss_host.clone(),
+            self_hosted: c.is_self_hosted(),
         }),
-        project_root: project.map(|p| p.root.clone()),
+        project_root: env.project.as_ref().map(|p| p.root.clone()),
         host_version: env!("CARGO_PKG_VERSION").to_owned(),
     };
     serde_json::to_string(&context).expect("the context always serialises")

@@ -95,6 +95,7 @@
 
 pub mod abi;
 mod context;
+mod encode;
 mod error;
 #[doc(hidden)]
 pub mod export;
@@ -104,6 +105,7 @@ pub use context::{
     Context, HostContext, Invocation, Lines, Multipart, Progress, ProjectInfo, Request, Response,
     Table,
 };
+pub use encode::encode_component;
 pub use error::{Error, ErrorKind, HttpFailure, Result};
 pub use spec::{ArgKind, ArgSpec, CommandSpec, Example, Needs, PluginSpec, ValueType};
 

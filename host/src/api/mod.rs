@@ -8,7 +8,7 @@ pub mod errors;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -17,6 +17,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT
 use tokio::io::AsyncWriteExt;
 use tokio::sync::Notify;
 
+use crate::auth::Session;
 use crate::error::{CliError, Kind, Result};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -81,13 +82,13 @@ pub struct Answer {
 /// The client, configured for one run.
 pub struct Client {
     http: reqwest::Client,
-    backend: Option<Backend>,
-    platform_url: String,
+    backend: OnceLock<Backend>,
+    session: Arc<Session>,
     interrupt: Arc<Interrupt>,
 }
 
 impl Client {
-    pub fn new(backend: Option<Backend>, platform_url: String, interrupt: Arc<Interrupt>) -> Self {
+    pub fn new(session: Arc<Session>, interrupt: Arc<Interrupt>) -> Self {
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .read_timeout(READ_TIMEOUT)
@@ -96,14 +97,44 @@ impl Client {
             .expect("the TLS backend initialises");
         Client {
             http,
-            backend,
-            platform_url,
+            backend: OnceLock::new(),
+            session,
             interrupt,
         }
     }
 
-    /// Sends a request and returns the answer, whatever its status.
+    /// Sets where backend requests go; the first backend set for a run stays.
+    pub fn set_backend(&self, backend: Backend) {
+        let _ = self.backend.set(backend);
+    }
+
+    pub fn backend(&self) -> Option<&Backend> {
+        self.backend.get()
+    }
+
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// Sends a request and returns the answer, whatever its status. Platform requests carry
+    /// the user's token; a 401 from the platform renews it once and repeats the request.
     pub async fn send(&self, request: &HttpRequest) -> Result<Answer> {
+        if request.target != Target::PLATFORM {
+            return self.send_once(request, None).await;
+        }
+        let bearer = self.session.bearer(self).await?;
+        let answer = self.send_once(request, Some(&bearer)).await?;
+        if answer.status != 401 {
+            return Ok(answer);
+        }
+        tracing::debug!("the platform answered 401; renewing the login once");
+        let renewed = self.session.refresh(self, &bearer).await?;
+        self.send_once(request, Some(&renewed)).await
+    }
+
+    /// Sends a request once (apart from retries of requests that never reached the server),
+    /// with `bearer` as the platform token.
+    pub async fn send_once(&self, request: &HttpRequest, bearer: Option<&str>) -> Result<Answer> {
         let url = self.url_for(request)?;
         let method = method_of(request)?;
         let idempotent = matches!(method, reqwest::Method::GET | reqwest::Method::HEAD);
@@ -111,7 +142,7 @@ impl Client {
         let mut attempt = 0;
         loop {
             let started = Instant::now();
-            let built = self.build(request, method.clone(), &url).await?;
+            let built = self.build(request, method.clone(), &url, bearer).await?;
             log_request(&built);
             let sent = tokio::select! {
                 r = self.http.execute(built) => r,
@@ -142,7 +173,11 @@ impl Client {
     pub async fn open_stream(&self, request: &HttpRequest) -> Result<reqwest::Response> {
         let url = self.url_for(request)?;
         let method = method_of(request)?;
-        let built = self.build(request, method, &url).await?;
+        let bearer = match request.target {
+            Target::PLATFORM => Some(self.session.bearer(self).await?),
+            _ => None,
+        };
+        let built = self.build(request, method, &url, bearer.as_deref()).await?;
         log_request(&built);
         tokio::select! {
             r = self.http.execute(built) => r.map_err(|e| errors::transport_error(&e, &url)),
@@ -158,10 +193,10 @@ impl Client {
         let path = request.url.as_str();
         match request.target {
             Target::BACKEND => {
-                let backend = self.backend.as_ref().ok_or_else(CliError::not_linked)?;
+                let backend = self.backend.get().ok_or_else(CliError::not_linked)?;
                 Ok(format!("{}{}", backend.base_url, path))
             }
-            Target::PLATFORM => Ok(format!("{}{}", self.platform_url, path)),
+            Target::PLATFORM => Ok(format!("{}{}", self.session.platform_url(), path)),
             Target::ABSOLUTE => Ok(path.to_owned()),
             other => Err(CliError::plugin(format!(
                 "unknown request target {} (the plugin needs a newer insforge)",
@@ -175,6 +210,7 @@ impl Client {
         request: &HttpRequest,
         method: reqwest::Method,
         url: &str,
+        bearer: Option<&str>,
     ) -> Result<reqwest::Request> {
         let mut headers = HeaderMap::new();
         for pair in request.headers.iter() {
@@ -187,13 +223,16 @@ impl Client {
                 .map_err(|_| CliError::plugin(format!("invalid value for header `{}`", pair.0)))?;
             headers.insert(name, value);
         }
-        if request.target == Target::BACKEND {
-            if let Some(backend) = &self.backend {
-                let mut value = HeaderValue::from_str(&format!("Bearer {}", backend.api_key))
-                    .map_err(|_| CliError::general("the project's API key is not valid text"))?;
-                value.set_sensitive(true);
-                headers.insert(AUTHORIZATION, value);
-            }
+        let credential = match request.target {
+            Target::BACKEND => self.backend.get().map(|b| b.api_key.as_str()),
+            Target::PLATFORM => bearer,
+            _ => None,
+        };
+        if let Some(secret) = credential {
+            let mut value = HeaderValue::from_str(&format!("Bearer {secret}"))
+                .map_err(|_| CliError::general("the stored credential is not valid text"))?;
+            value.set_sensitive(true);
+            headers.insert(AUTHORIZATION, value);
         }
 
         let mut builder = self.http.request(method, url).headers(headers.clone());

@@ -123,9 +123,7 @@ pub fn root(plugins: &[CommandSpec]) -> Command {
                 .action(ArgAction::SetTrue)
                 .help("Never use colour"),
         )
-        .subcommand(crate::commands::link::command())
-        .subcommand(crate::commands::current::command())
-        .subcommand(crate::commands::plugin::command());
+        .subcommands(crate::commands::all());
     for spec in plugins {
         cmd = cmd.subcommand(plugin_args::to_clap(spec));
     }

@@ -2,6 +2,7 @@
 
 pub mod fs;
 pub mod project;
+pub mod user;
 
 use std::path::PathBuf;
 

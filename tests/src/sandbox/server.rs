@@ -23,7 +23,7 @@ use tower::ServiceExt;
 use super::auth::Credentials;
 use super::errors::{ApiError, NEXT_ACTIONS_INVALID_JSON};
 use super::state::SandboxState;
-use super::{control, db, json_body, usage};
+use super::{control, db, json_body, metadata, platform, usage};
 
 /// How long a stopping sandbox waits for requests in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -34,6 +34,8 @@ pub(crate) fn routes(state: SandboxState) -> Router {
     Router::new()
         .merge(db::routes())
         .merge(usage::routes())
+        .merge(metadata::routes())
+        .merge(platform::routes())
         .merge(control::routes())
         .fallback(route_not_found)
         .method_not_allowed_fallback(route_not_found)

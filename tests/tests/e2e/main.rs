@@ -6,6 +6,7 @@ mod db_errors;
 mod db_export_import;
 mod db_query;
 mod link;
+mod metadata;
 mod plugins;
 mod usage;
 

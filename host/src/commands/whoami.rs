@@ -1,0 +1,14 @@
+//! `insforge whoami`.
+
+use clap::{ArgMatches, Command};
+
+use crate::app::Env;
+use crate::error::{CliError, Result};
+
+pub fn command() -> Command {
+    Command::new("whoami").about("TODO")
+}
+
+pub fn run(_env: &Env, _m: &ArgMatches) -> Result<()> {
+    Err(CliError::general("not yet"))
+}

@@ -1,0 +1,1 @@
+//! `insforge metadata` against the sandbox.
