@@ -125,11 +125,6 @@ impl<'a> Env<'a> {
         Ok(self.net()?.client.session())
     }
 
-    /// Runs a future on the run's runtime.
-    pub fn block_on<F: std::future::Future>(&self, future: F) -> Result<F::Output> {
-        Ok(self.net()?.runtime.block_on(future))
-    }
-
     /// Sends a request (platform requests carry the login, backend requests the project key)
     /// and returns the answer whatever its status.
     pub fn send(&self, request: Request) -> Result<Answer> {

@@ -1,46 +1,91 @@
-//! `insforge current`: which project this directory is linked to. Never shows the API key.
+//! `insforge current`: who is logged in and which project this directory is linked to. Reads
+//! files only (no network) and never shows a token or the project's API key.
 
-use clap::Command;
+use clap::{ArgMatches, Command};
 use serde_json::{json, Value};
 
 use crate::app::Env;
+use crate::commands::projects::text;
 use crate::error::{CliError, Result};
+use crate::output::table::sanitize;
 
 pub fn command() -> Command {
-    Command::new("current").about("Show the project this directory is linked to")
+    Command::new("current").about("Show the login and the project this directory is linked to")
 }
 
-pub fn run(env: &Env) -> Result<()> {
-    let project = env.project.as_ref().ok_or_else(CliError::not_linked)?;
-    let c = &project.config;
-    let self_hosted = c.is_self_hosted();
-    if env.output.json_mode() {
-        let mut value = serde_json::to_value(c).map_err(|e| CliError::general(e.to_string()))?;
-        if let Value::Object(map) = &mut value {
-            map.remove("api_key");
-            map.insert("self_hosted".into(), json!(self_hosted));
-            map.insert(
-                "project_root".into(),
-                json!(project.root.display().to_string()),
-            );
+pub fn run(env: &Env, _m: &ArgMatches) -> Result<()> {
+    let files = env.user_files()?;
+    let credentials = files.load_credentials()?;
+    let settings = files.load_settings()?;
+    let env_token = std::env::var("INSFORGE_ACCESS_TOKEN").is_ok_and(|t| !t.trim().is_empty());
+    let authenticated = env_token || credentials.as_ref().is_some_and(|c| c.usable());
+    let user = credentials.and_then(|c| c.user);
+    let default_org = settings.default_org_id.filter(|s| !s.is_empty());
+    let project = match &env.project {
+        Some(p) => {
+            let mut value =
+                serde_json::to_value(&p.config).map_err(|e| CliError::general(e.to_string()))?;
+            if let Value::Object(map) = &mut value {
+                map.remove("api_key");
+            }
+            Some((value, p))
         }
-        return env.output.json_value(&value);
+        None => None,
+    };
+
+    if env.output.json_mode() {
+        return env.output.json_value(&json!({
+            "authenticated": authenticated,
+            "user": user,
+            "default_org_id": default_org,
+            "project": project.as_ref().map(|(v, _)| v),
+        }));
     }
-    let mut fields = vec![
-        (
-            "Project".to_owned(),
-            format!("{} ({})", c.project_name, c.project_id),
-        ),
-        ("Organisation".to_owned(), c.org_id.clone()),
-        ("Host".to_owned(), c.oss_host.clone()),
-        (
-            "Kind".to_owned(),
-            if self_hosted { "self-hosted" } else { "cloud" }.to_owned(),
-        ),
-        ("Linked in".to_owned(), project.root.display().to_string()),
-    ];
-    if !self_hosted {
-        fields.insert(3, ("Region".to_owned(), c.region.clone()));
+
+    let mut out = String::from("\n  InsForge CLI Context\n\n");
+    let line =
+        |label: &str, value: &str| format!("  {:<15}{}\n", format!("{label}:"), sanitize(value));
+    if authenticated {
+        let who = match &user {
+            Some(u) => {
+                let (name, email) = (text(u, "name"), text(u, "email"));
+                match (name.is_empty(), email.is_empty()) {
+                    (false, false) => format!("{name} <{email}>"),
+                    (true, false) => email,
+                    (false, true) => name,
+                    (true, true) if env_token => "(from INSFORGE_ACCESS_TOKEN)".to_owned(),
+                    (true, true) => "(unknown user)".to_owned(),
+                }
+            }
+            None => "(from INSFORGE_ACCESS_TOKEN)".to_owned(),
+        };
+        out.push_str(&line("User", &who));
+        out.push_str(&line(
+            "Default Org",
+            default_org.as_deref().unwrap_or("(none)"),
+        ));
+    } else {
+        out.push_str(&line("User", "(not logged in)"));
     }
-    env.output.record(&fields)
+    out.push('\n');
+    match &project {
+        Some((_, p)) => {
+            let c = &p.config;
+            out.push_str(&line(
+                "Project",
+                &format!("{} ({})", c.project_name, c.project_id),
+            ));
+            if c.is_self_hosted() {
+                out.push_str(&line("Kind", "self-hosted"));
+            } else {
+                out.push_str(&line("App Key", &c.appkey));
+                out.push_str(&line("Region", &c.region));
+            }
+            out.push_str(&line("OSS Host", &c.oss_host));
+            out.push_str(&line("Linked in", &p.root.display().to_string()));
+        }
+        None => out.push_str(&line("Project", "(not linked — run `insforge link`)")),
+    }
+    out.push('\n');
+    env.output.stdout_bytes(out.as_bytes())
 }

@@ -1,14 +1,38 @@
-//! `insforge logout`.
+//! `insforge logout`: forgets the login. No network.
 
 use clap::{ArgMatches, Command};
+use serde_json::json;
 
 use crate::app::Env;
-use crate::error::{CliError, Result};
+use crate::error::Result;
 
 pub fn command() -> Command {
-    Command::new("logout").about("TODO")
+    Command::new("logout").about("Log out: remove the stored login from this machine")
 }
 
-pub fn run(_env: &Env, _m: &ArgMatches) -> Result<()> {
-    Err(CliError::general("not yet"))
+pub fn run(env: &Env, _m: &ArgMatches) -> Result<()> {
+    let files = env.user_files()?;
+    files.remove(&files.credentials_path())?;
+    files.remove(&files.pending_device_path())?;
+    // The default organisation belongs to the account that logged out.
+    if files.config_path().is_file() {
+        let mut settings = files.load_settings()?;
+        if settings
+            .default_org_id
+            .take()
+            .is_some_and(|id| !id.is_empty())
+        {
+            files.save_settings(&settings)?;
+        }
+    }
+    if std::env::var("INSFORGE_ACCESS_TOKEN").is_ok_and(|t| !t.trim().is_empty()) {
+        env.output
+            .warning("INSFORGE_ACCESS_TOKEN is still set, so commands stay logged in with it");
+    }
+    if env.output.json_mode() {
+        env.output
+            .json_value(&json!({"success": true, "message": "Logged out successfully"}))
+    } else {
+        env.output.success("Logged out successfully.")
+    }
 }

@@ -39,7 +39,7 @@ pub fn dispatch(env: &Env, name: &str, m: &ArgMatches) -> Option<Result<()>> {
         "whoami" => whoami::run(env, m),
         "create" => create::run(env, m),
         "link" => link::run(env, m),
-        "current" => current::run(env),
+        "current" => current::run(env, m),
         "list" => list::run(env, m),
         "metadata" => metadata::run(env, m),
         "plugin" => plugin::run(env, m),

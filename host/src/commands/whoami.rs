@@ -1,14 +1,32 @@
-//! `insforge whoami`.
+//! `insforge whoami`: the logged-in user, as the platform describes them.
 
 use clap::{ArgMatches, Command};
+use serde_json::Value;
 
 use crate::app::Env;
-use crate::error::{CliError, Result};
+use crate::commands::projects::{profile, text};
+use crate::error::Result;
 
 pub fn command() -> Command {
-    Command::new("whoami").about("TODO")
+    Command::new("whoami").about("Show the user you are logged in as")
 }
 
-pub fn run(_env: &Env, _m: &ArgMatches) -> Result<()> {
-    Err(CliError::general("not yet"))
+pub fn run(env: &Env, _m: &ArgMatches) -> Result<()> {
+    env.session()?.require_login()?;
+    let user = profile(env)?;
+    if env.output.json_mode() {
+        return env.output.json_value(&user);
+    }
+    let email = match user.get("email") {
+        Some(Value::String(e)) => e.clone(),
+        _ => text(&user, "name"),
+    };
+    let mut fields = vec![("Logged in as".to_owned(), email)];
+    for (label, key) in [("Name", "name"), ("ID", "id")] {
+        let value = text(&user, key);
+        if !value.is_empty() {
+            fields.push((label.to_owned(), value));
+        }
+    }
+    env.output.record(&fields)
 }

@@ -1,0 +1,495 @@
+//! The ways to log in: browser (authorization code with PKCE and a loopback callback), device
+//! code (RFC 8628), email and password, and a user API key. Each returns the credentials to
+//! store; the command stores them and reports.
+
+use std::time::Duration;
+
+use insforge_plugin_api::abi::HttpRequest;
+use insforge_plugin_api::Request;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::callback::CallbackServer;
+use super::pkce::Pkce;
+use super::session::oauth_url;
+use crate::api::Answer;
+use crate::app::Env;
+use crate::commands::projects::unwrap;
+use crate::config::user::{placeholder_user, read_json, write_json, Credentials};
+use crate::error::{CliError, Kind, Result};
+
+/// What the CLI asks the platform for.
+pub const SCOPES: &str = "user:read organizations:read projects:read projects:write";
+const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+/// How the user wants to be shown the login page.
+#[derive(Debug, Clone, Copy)]
+pub struct BrowserOptions {
+    /// Print the URL only; never start a browser.
+    pub no_browser: bool,
+    /// How long to wait for the user.
+    pub timeout: Duration,
+}
+
+fn send(env: &Env, request: &HttpRequest, bearer: Option<&str>) -> Result<Answer> {
+    let net = env.net()?;
+    net.runtime.block_on(net.client.send_once(request, bearer))
+}
+
+fn body_json(answer: &Answer) -> Option<Value> {
+    serde_json::from_slice(&answer.body).ok()
+}
+
+fn field(value: Option<&Value>, key: &str) -> Option<String> {
+    value
+        .and_then(|v| v.get(key))
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+fn say(env: &Env, text: &str) {
+    env.output.stderr_text(&format!("{text}\n"));
+}
+
+/// Opens `url` in a browser unless told not to; failure only warns.
+fn open_browser(env: &Env, url: &str, options: BrowserOptions) {
+    if options.no_browser {
+        return;
+    }
+    if webbrowser::open(url).is_err() {
+        env.output
+            .warning("could not open a browser; open the URL above yourself");
+    }
+}
+
+/// Browser login: returns the new tokens.
+pub fn browser(env: &Env, options: BrowserOptions) -> Result<Credentials> {
+    let session = env.session()?;
+    let net = env.net()?;
+    let pkce = Pkce::new()?;
+    let server = net.runtime.block_on(CallbackServer::bind())?;
+    let redirect_uri = server.redirect_uri();
+    let mut url = reqwest::Url::parse(&oauth_url(session.platform_url(), "authorize"))
+        .map_err(|e| CliError::usage(format!("the platform URL is not valid: {e}")))?;
+    url.query_pairs_mut()
+        .append_pair("client_id", session.client_id())
+        .append_pair("redirect_uri", &redirect_uri)
+        .append_pair("response_type", "code")
+        .append_pair("scope", SCOPES)
+        .append_pair("code_challenge", &pkce.challenge)
+        .append_pair("code_challenge_method", "S256")
+        .append_pair("state", &pkce.state);
+    let url = url.to_string();
+
+    say(env, "To log in, open this URL in your browser:");
+    say(env, &url);
+    say(env, "Waiting for authentication...");
+    open_browser(env, &url, options);
+
+    let code =
+        net.runtime
+            .block_on(server.wait(&pkce.state, options.timeout, net.client.interrupt()))?;
+    let body = json!({
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": redirect_uri,
+        "client_id": session.client_id(),
+        "code_verifier": pkce.verifier,
+    });
+    let request = Request::absolute("POST", &oauth_url(session.platform_url(), "token"))
+        .json(&body)
+        .into_raw();
+    let answer = send(env, &request, None)?;
+    let parsed = body_json(&answer);
+    if !(200..300).contains(&answer.status) {
+        let message = field(parsed.as_ref(), "error_description")
+            .or_else(|| field(parsed.as_ref(), "error"))
+            .unwrap_or_else(|| format!("Token exchange failed (HTTP {})", answer.status));
+        return Err(CliError::general(message).with_hint("run `insforge login` again"));
+    }
+    tokens(parsed.as_ref(), "the token exchange")
+}
+
+/// The tokens of a successful OAuth token answer.
+fn tokens(parsed: Option<&Value>, what: &str) -> Result<Credentials> {
+    let access = field(parsed, "access_token").ok_or_else(|| {
+        CliError::general(format!(
+            "the platform's answer to {what} had no access token"
+        ))
+    })?;
+    Ok(Credentials::from_tokens(
+        Some(access),
+        field(parsed, "refresh_token"),
+        placeholder_user(),
+    ))
+}
+
+/// `~/.insforge/pending-device.json`: a device login that a later run can resume.
+#[derive(Serialize, Deserialize)]
+struct PendingDevice {
+    device_code: String,
+    user_code: String,
+    verification_uri_complete: String,
+    interval: f64,
+    /// ISO-8601 UTC with milliseconds.
+    expires_at: String,
+    platform_url: String,
+    client_id: String,
+}
+
+/// Device login: shows a URL and code, polls until approved.
+pub fn device(env: &Env, options: BrowserOptions) -> Result<Credentials> {
+    let session = env.session()?;
+    let files = session.files();
+    let path = files.pending_device_path();
+    let now = unix_now();
+    let resumed = read_json::<PendingDevice>(&path)
+        .ok()
+        .flatten()
+        .filter(|p| {
+            p.platform_url == session.platform_url()
+                && p.client_id == session.client_id()
+                && parse_iso(&p.expires_at).is_some_and(|t| t > now + 60.0)
+        });
+    let (pending, resuming) = match resumed {
+        Some(p) => (p, true),
+        None => (start_device(env)?, false),
+    };
+
+    let suffix = if resuming {
+        " (resuming the previous login attempt, same code)"
+    } else {
+        ""
+    };
+    say(
+        env,
+        &format!(
+            "To log in, open this URL and confirm the code {}{suffix}:",
+            pending.user_code
+        ),
+    );
+    say(env, &pending.verification_uri_complete);
+    say(env, "Waiting for approval...");
+    open_browser(env, &pending.verification_uri_complete, options);
+
+    let outcome = poll_device(env, &pending);
+    match &outcome {
+        Ok(_) => {
+            files.remove(&path)?;
+        }
+        Err(e) => {
+            let text = e.message.to_ascii_lowercase();
+            if text.contains("denied") || text.contains("expired") {
+                files.remove(&path)?;
+            }
+        }
+    }
+    outcome
+}
+
+fn start_device(env: &Env) -> Result<PendingDevice> {
+    let session = env.session()?;
+    let request = Request::absolute(
+        "POST",
+        &oauth_url(session.platform_url(), "device_authorization"),
+    )
+    .json(&json!({"client_id": session.client_id(), "scope": SCOPES}))
+    .into_raw();
+    let answer = send(env, &request, None)?;
+    let parsed = body_json(&answer);
+    if !(200..300).contains(&answer.status) {
+        let error = field(parsed.as_ref(), "error");
+        if error.as_deref() == Some("unauthorized_client") {
+            return Err(CliError::general(
+                "Device login is not enabled for this OAuth client (server too old or grant not enabled).",
+            )
+            .with_hint("use `insforge login` or `insforge login --user-api-key` instead"));
+        }
+        let message = field(parsed.as_ref(), "message")
+            .or(error)
+            .unwrap_or_else(|| format!("Device authorization failed (HTTP {})", answer.status));
+        return Err(CliError::general(message));
+    }
+    let p = parsed.as_ref();
+    let missing = |name: &str| {
+        CliError::general(format!(
+            "the platform's device authorization answer has no {name}"
+        ))
+    };
+    let expires_in = p
+        .and_then(|v| v.get("expires_in"))
+        .and_then(Value::as_f64)
+        .ok_or_else(|| missing("expires_in"))?;
+    let interval = p
+        .and_then(|v| v.get("interval"))
+        .and_then(Value::as_f64)
+        .filter(|i| *i > 0.0)
+        .unwrap_or(5.0);
+    let pending = PendingDevice {
+        device_code: field(p, "device_code").ok_or_else(|| missing("device_code"))?,
+        user_code: field(p, "user_code").ok_or_else(|| missing("user_code"))?,
+        verification_uri_complete: field(p, "verification_uri_complete")
+            .ok_or_else(|| missing("verification_uri_complete"))?,
+        interval,
+        expires_at: format_iso(unix_now() + expires_in),
+        platform_url: session.platform_url().to_owned(),
+        client_id: session.client_id().to_owned(),
+    };
+    let files = session.files();
+    crate::config::fs::create_private_dir(&files.dir, 0o700)?;
+    write_json(&files.pending_device_path(), &pending, Some(0o600))?;
+    Ok(pending)
+}
+
+fn poll_device(env: &Env, pending: &PendingDevice) -> Result<Credentials> {
+    let session = env.session()?;
+    let net = env.net()?;
+    let client = &net.client;
+    let expired = || {
+        CliError::general("The device code expired before the login was approved.")
+            .with_hint("run `insforge login --device` again")
+    };
+    let deadline = parse_iso(&pending.expires_at).ok_or_else(expired)?;
+    let mut interval = pending.interval.max(1.0);
+    let request = Request::absolute("POST", &oauth_url(session.platform_url(), "token"))
+        .json(&json!({
+            "grant_type": DEVICE_GRANT,
+            "device_code": pending.device_code,
+            "client_id": session.client_id(),
+        }))
+        .into_raw();
+    loop {
+        if unix_now() >= deadline {
+            return Err(expired());
+        }
+        let slept = net.runtime.block_on(async {
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_secs_f64(interval)) => true,
+                () = client.interrupt().wait() => false,
+            }
+        });
+        if !slept {
+            return Err(CliError::new(Kind::Interrupted, "interrupted"));
+        }
+        let answer = match net.runtime.block_on(client.send_once(&request, None)) {
+            Ok(answer) => answer,
+            Err(e) if e.kind == Kind::Interrupted => return Err(e),
+            Err(e) => {
+                tracing::debug!("device poll failed, will retry: {}", e.message);
+                continue;
+            }
+        };
+        let parsed = body_json(&answer);
+        if (200..300).contains(&answer.status) {
+            return tokens(parsed.as_ref(), "the device login");
+        }
+        match field(parsed.as_ref(), "error").as_deref() {
+            Some("authorization_pending") => {}
+            Some("slow_down") => interval += 5.0,
+            Some("access_denied") => {
+                return Err(CliError::new(
+                    Kind::NotAuthenticated,
+                    "Login request was denied in the dashboard.",
+                ))
+            }
+            Some("expired_token") => return Err(expired()),
+            Some(other) => return Err(CliError::general(other.to_owned())),
+            None => {
+                return Err(CliError::general(format!(
+                    "Token polling failed (HTTP {})",
+                    answer.status
+                )))
+            }
+        }
+    }
+}
+
+/// Email and password login.
+pub fn password(env: &Env, email: &str, password: &str) -> Result<Credentials> {
+    let request = Request::platform("POST", "/auth/v1/login")
+        .json(&json!({"email": email, "password": password}))
+        .into_raw();
+    let answer = send(env, &request, None)?;
+    let parsed = body_json(&answer);
+    if !(200..300).contains(&answer.status) {
+        let message = field(parsed.as_ref(), "error")
+            .unwrap_or_else(|| "Login failed. Check your email and password.".to_owned());
+        let kind = if (400..500).contains(&answer.status) {
+            Kind::NotAuthenticated
+        } else {
+            Kind::Http
+        };
+        return Err(CliError::new(kind, message));
+    }
+    let token = field(parsed.as_ref(), "token")
+        .ok_or_else(|| CliError::general("the platform's login answer had no token"))?;
+    let refresh = answer
+        .headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+        .find_map(|(_, v)| cookie_value(v, "refreshToken"))
+        .unwrap_or_default();
+    let user = parsed
+        .and_then(|v| v.get("user").cloned())
+        .filter(Value::is_object)
+        .unwrap_or_else(placeholder_user);
+    Ok(Credentials::from_tokens(Some(token), Some(refresh), user))
+}
+
+/// The value of cookie `name` in a `Set-Cookie` header.
+fn cookie_value(header: &str, name: &str) -> Option<String> {
+    header.split(',').find_map(|cookie| {
+        let (k, rest) = cookie.trim().split_once('=')?;
+        (k == name).then(|| rest.split(';').next().unwrap_or("").to_owned())
+    })
+}
+
+/// User API key login: the key is checked against the profile, then stored.
+pub fn user_api_key(env: &Env, key: &str) -> Result<Credentials> {
+    let request = Request::platform("GET", "/auth/v1/profile").into_raw();
+    let answer = send(env, &request, Some(key))?;
+    let parsed = body_json(&answer);
+    let detail = || {
+        field(parsed.as_ref(), "message")
+            .or_else(|| field(parsed.as_ref(), "error"))
+            .map(|d| format!(": {d}"))
+            .unwrap_or_default()
+    };
+    match answer.status {
+        200..=299 => {}
+        401 | 403 => {
+            return Err(CliError::new(
+                Kind::NotAuthenticated,
+                format!("API key is invalid or revoked{}", detail()),
+            )
+            .with_hint("create a new key in the dashboard"))
+        }
+        status => {
+            return Err(CliError::general(format!(
+                "Could not verify API key (HTTP {status}){}",
+                detail()
+            )))
+        }
+    }
+    let user = parsed
+        .map(|v| unwrap(v, "user"))
+        .filter(|u| u.get("id").is_some_and(|id| !id.is_null()))
+        .ok_or_else(|| CliError::general("Profile response was empty or malformed"))?;
+    Ok(Credentials {
+        access_token: Some(String::new()),
+        refresh_token: Some(String::new()),
+        user_api_key: Some(key.to_owned()),
+        user: Some(user),
+        extra: Default::default(),
+    })
+}
+
+/// The profile, fetched with `bearer` (the token just obtained, not `INSFORGE_ACCESS_TOKEN`).
+pub fn profile_with(env: &Env, bearer: &str) -> Result<Value> {
+    let request = Request::platform("GET", "/auth/v1/profile").into_raw();
+    let answer = send(env, &request, Some(bearer))?;
+    if !(200..300).contains(&answer.status) {
+        return Err(crate::api::errors::http_error(
+            insforge_plugin_api::abi::Target::PLATFORM,
+            answer.status,
+            &answer.body,
+        ));
+    }
+    body_json(&answer)
+        .map(|v| unwrap(v, "user"))
+        .filter(Value::is_object)
+        .ok_or_else(|| CliError::general("Profile response was empty or malformed"))
+}
+
+fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// `2025-01-01T00:15:00.000Z` for a Unix time.
+fn format_iso(unix: f64) -> String {
+    let millis = (unix * 1000.0).round() as i64;
+    let (secs, ms) = (millis.div_euclid(1000), millis.rem_euclid(1000));
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// The Unix time of an ISO-8601 UTC timestamp as written by [`format_iso`] or the official
+/// tool (`YYYY-MM-DDTHH:MM:SS[.fff]Z`).
+fn parse_iso(text: &str) -> Option<f64> {
+    let text = text.strip_suffix('Z')?;
+    let (date, time) = text.split_once('T')?;
+    let mut d = date.split('-').map(|p| p.parse::<i64>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    let mut t = time.split(':');
+    let (h, min) = (
+        t.next()?.parse::<i64>().ok()?,
+        t.next()?.parse::<i64>().ok()?,
+    );
+    let s: f64 = t.next()?.parse().ok()?;
+    let days = days_from_civil(y, m, day);
+    Some((days * 86_400 + h * 3600 + min * 60) as f64 + s)
+}
+
+// Howard Hinnant's algorithms for the proleptic Gregorian calendar.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (
+        if m <= 2 {
+            yoe + era * 400 + 1
+        } else {
+            yoe + era * 400
+        },
+        m,
+        d,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_timestamps_round_trip_in_the_official_format() {
+        assert_eq!(format_iso(1_735_690_500.0), "2025-01-01T00:15:00.000Z");
+        assert_eq!(parse_iso("2025-01-01T00:15:00.000Z"), Some(1_735_690_500.0));
+        assert_eq!(parse_iso("2024-02-29T23:59:59.5Z"), Some(1_709_251_199.5));
+        assert_eq!(parse_iso("yesterday"), None);
+    }
+
+    #[test]
+    fn the_refresh_cookie_is_found_among_others() {
+        let header = "a=1; Path=/, refreshToken=rt_123; HttpOnly; Path=/";
+        assert_eq!(
+            cookie_value(header, "refreshToken").as_deref(),
+            Some("rt_123")
+        );
+        assert_eq!(cookie_value("x=1", "refreshToken"), None);
+    }
+}
