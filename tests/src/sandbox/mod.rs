@@ -1,11 +1,13 @@
 //! The sandbox: a fake InsForge project backend, with real PostgreSQL behind its database
-//! routes, that tests (ours and third-party plugin authors') run the CLI against.
+//! routes, and a fake InsForge cloud platform ([`platform`]), that tests (ours and
+//! third-party plugin authors') run the CLI against.
 //!
-//! It serves the backend's routes on one loopback port, answers errors in the backend's
-//! shape, and adds a few test-only control routes under `/_sandbox/` (scripted faults and a
-//! log of the requests it received). Start it in-process with [`Sandbox::start`] (inside a
-//! tokio runtime) or [`Sandbox::spawn`] (from synchronous code, on a thread of its own), or
-//! as the `insforge-sandbox` binary. `docs/sandbox.md` describes the routes and formats.
+//! It serves the backend's and the platform's routes on one loopback port, answers errors
+//! in their shapes, and adds a few test-only control routes under `/_sandbox/` (scripted
+//! faults, a log of the requests it received, platform scripting). Start it in-process
+//! with [`Sandbox::start`] (inside a tokio runtime) or [`Sandbox::spawn`] (from synchronous
+//! code, on a thread of its own), or as the `insforge-sandbox` binary. `docs/sandbox.md`
+//! describes the routes and formats.
 
 mod auth;
 mod control;
@@ -34,6 +36,8 @@ use tokio::sync::oneshot;
 
 pub use errors::ApiError;
 pub use faults::Fault;
+use platform::PlatformConfig;
+pub use platform::{PlatformOrg, PlatformProject};
 pub use request_log::LoggedRequest;
 use state::SandboxState;
 
@@ -62,6 +66,8 @@ pub struct SandboxConfig {
     pub max_upload: u64,
     /// Statement timeout for raw SQL (the backend uses 30 s; tests may shorten it).
     pub statement_timeout: Duration,
+    /// The fake platform: seeded organisations and projects, timings.
+    pub platform: PlatformConfig,
 }
 
 impl SandboxConfig {
@@ -75,6 +81,7 @@ impl SandboxConfig {
             faults: Vec::new(),
             max_upload: DEFAULT_MAX_UPLOAD,
             statement_timeout: DEFAULT_STATEMENT_TIMEOUT,
+            platform: PlatformConfig::default(),
         }
     }
 
@@ -113,6 +120,36 @@ impl SandboxConfig {
         self.statement_timeout = timeout;
         self
     }
+
+    /// Seeds the platform with these organisations (and their projects) instead of
+    /// [`platform::default_orgs`]; an empty list means a user without organisations.
+    pub fn with_platform_orgs(mut self, orgs: Vec<PlatformOrg>) -> Self {
+        self.platform.orgs = orgs;
+        self
+    }
+
+    /// Seeds the platform with one organisation only: Acme Labs and its two projects.
+    pub fn with_single_org(self) -> Self {
+        self.with_platform_orgs(vec![platform::acme_org()])
+    }
+
+    /// How long a created project stays `creating` before it turns `active` (default 1 s).
+    pub fn with_project_ready_delay(mut self, delay: Duration) -> Self {
+        self.platform.project_ready_delay = delay;
+        self
+    }
+
+    /// The device flow's polling `interval` (default 1 s).
+    pub fn with_device_interval(mut self, interval: Duration) -> Self {
+        self.platform.device_interval = interval;
+        self
+    }
+
+    /// How long a device code stays valid (default 600 s).
+    pub fn with_device_expiry(mut self, expiry: Duration) -> Self {
+        self.platform.device_expiry = expiry;
+        self
+    }
 }
 
 /// Entry points for starting a sandbox.
@@ -125,7 +162,8 @@ impl Sandbox {
         let listener = TcpListener::bind(("127.0.0.1", config.port)).await?;
         let addr = listener.local_addr()?;
         let (data_dir, temp_dir) = prepare_data_dir(config.data_dir.as_deref())?;
-        let state = SandboxState::new(&config, data_dir.clone());
+        let base_url = format!("http://{addr}");
+        let state = SandboxState::new(&config, data_dir.clone(), base_url.clone());
         db::prepare_database(&state).await;
         let (shutdown_tx, shutdown_rx) = oneshot::channel();
         let task = tokio::spawn(server::serve(listener, state.clone(), async {
@@ -133,7 +171,7 @@ impl Sandbox {
         }));
         Ok(SandboxHandle {
             addr,
-            base_url: format!("http://{addr}"),
+            base_url,
             data_dir,
             state,
             shutdown: Some(shutdown_tx),
@@ -273,6 +311,46 @@ impl SandboxHandle {
     /// Forgets the requests received so far.
     pub fn clear_requests(&self) {
         self.state.requests.clear();
+    }
+
+    /// Makes every platform access token issued so far invalid (401), as if they had
+    /// expired; refresh tokens stay valid. Tokens issued afterwards work.
+    pub fn expire_access_tokens(&self) {
+        self.state.platform.expire_access_tokens();
+    }
+
+    /// The user API key the platform accepts ([`platform::USER_API_KEY`]).
+    pub fn valid_user_api_key(&self) -> &'static str {
+        platform::USER_API_KEY
+    }
+
+    /// Issues platform tokens for the test user without a login flow:
+    /// `(access_token, refresh_token)`, e.g. for writing `credentials.json`.
+    pub fn issue_tokens(&self) -> (String, String) {
+        let pair = self.state.platform.issue_tokens();
+        (pair.access, pair.refresh)
+    }
+
+    /// Approves the pending device login with this user code (case and `-` ignored);
+    /// `false` when there is none (unknown, already decided or expired).
+    pub fn approve_device(&self, user_code: &str) -> bool {
+        self.state.platform.decide_device(user_code, true)
+    }
+
+    /// Denies the pending device login with this user code; `false` when there is none.
+    pub fn deny_device(&self, user_code: &str) -> bool {
+        self.state.platform.decide_device(user_code, false)
+    }
+
+    /// The user codes of device logins waiting for a decision, oldest first.
+    pub fn pending_device_codes(&self) -> Vec<String> {
+        self.state.platform.pending_user_codes()
+    }
+
+    /// Every platform project with its current status (seeded and created), as
+    /// `GET /projects/v1/{id}` shows them.
+    pub fn platform_projects(&self) -> Vec<serde_json::Value> {
+        self.state.platform.all_projects()
     }
 
     /// Stops the server and waits for it to finish (from synchronous code).
