@@ -7,9 +7,11 @@
 //! insta::assert_snapshot!(run.transcript());
 //! ```
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use crate::sandbox::{Sandbox, SandboxConfig, SandboxHandle};
 
@@ -117,12 +119,87 @@ impl TestEnv {
 
     /// A sandbox on a fresh database, not yet linked.
     pub fn with_sandbox() -> Self {
+        Self::with_config(true, |c| c)
+    }
+
+    /// A sandbox without a database, for the platform (login, organisations, projects):
+    /// `INSFORGE_API_URL` points every run at it.
+    pub fn with_platform() -> Self {
+        Self::with_config(false, |c| c)
+    }
+
+    /// A sandbox set up by `configure`, on a fresh database when `database` is true;
+    /// `INSFORGE_API_URL` points every run at its fake platform.
+    pub fn with_config(
+        database: bool,
+        configure: impl FnOnce(SandboxConfig) -> SandboxConfig,
+    ) -> Self {
         let mut env = Self::new();
-        let url = crate::sandbox::testdb::fresh_database(&admin_database_url())
-            .expect("a fresh test database");
-        let config = SandboxConfig::new(API_KEY).with_database_url(url);
-        env.sandbox = Some(Sandbox::spawn(config).expect("the sandbox starts"));
+        let mut config = SandboxConfig::new(API_KEY);
+        if database {
+            let url = crate::sandbox::testdb::fresh_database(&admin_database_url())
+                .expect("a fresh test database");
+            config = config.with_database_url(url);
+        }
+        let sandbox = Sandbox::spawn(configure(config)).expect("the sandbox starts");
+        let url = sandbox.base_url().to_owned();
+        env.sandbox = Some(sandbox);
+        env.env("INSFORGE_API_URL", url);
         env
+    }
+
+    /// Logs in through the real `insforge login --email` (any email and password work on the
+    /// sandbox), without a terminal.
+    pub fn login(&self) -> &Self {
+        let mut cmd = self.command(self.cwd(), &["login", "--email"]);
+        cmd.env("INSFORGE_EMAIL", "ada@example.com")
+            .env("INSFORGE_PASSWORD", "correct horse battery staple");
+        let run = self.finish(cmd, None);
+        run.expect_code(0);
+        self
+    }
+
+    /// `~/.insforge/credentials.json`.
+    pub fn credentials_path(&self) -> PathBuf {
+        self.home().join(".insforge").join("credentials.json")
+    }
+
+    /// The stored credentials, parsed.
+    pub fn credentials(&self) -> serde_json::Value {
+        let text = std::fs::read_to_string(self.credentials_path()).expect("credentials exist");
+        serde_json::from_str(&text).expect("credentials are JSON")
+    }
+
+    /// The file the test's `BROWSER` stand-in appends every URL it is asked to open to.
+    pub fn browser_log(&self) -> PathBuf {
+        self.home().join("browser-opened.log")
+    }
+
+    /// Starts `insforge args` in the working directory without waiting, stdin closed, so a
+    /// test can act while it runs (follow a login URL, approve a device code).
+    pub fn spawn(&self, args: &[&str]) -> Spawned {
+        let mut cmd = self.command(self.cwd(), args);
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("insforge starts");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let (tx, rx) = mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            let mut all = String::new();
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                all.push_str(&line);
+                all.push('\n');
+                let _ = tx.send(line);
+            }
+            all
+        });
+        Spawned {
+            child,
+            lines: rx,
+            reader: Some(reader),
+        }
     }
 
     /// A sandbox on a fresh database, with the working directory linked to it through the real
@@ -181,8 +258,14 @@ impl TestEnv {
             .env_remove("INSFORGE_PROJECT_ID")
             .env_remove("INSFORGE_DEBUG")
             .env_remove("INSFORGE_LOG")
+            .env_remove("INSFORGE_EMAIL")
+            .env_remove("INSFORGE_PASSWORD")
+            .env_remove("INSFORGE_FRONTEND_URL")
             .env_remove("NO_COLOR")
-            .env_remove("RUST_BACKTRACE");
+            .env_remove("RUST_BACKTRACE")
+            // A stand-in browser that only records what it was asked to open: no test ever
+            // starts a real browser, and a test can prove none was started.
+            .env("BROWSER", self.browser_stub());
         for (k, v) in &self.envs {
             cmd.env(k, v);
         }
@@ -204,8 +287,39 @@ impl TestEnv {
         self.run_full(self.cwd(), args, Some(stdin))
     }
 
+    /// Runs `insforge args` with extra environment variables for this run only.
+    pub fn run_with_env(&self, args: &[&str], vars: &[(&str, &str)]) -> Run {
+        let mut cmd = self.command(self.cwd(), args);
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        self.finish(cmd, None)
+    }
+
+    fn browser_stub(&self) -> PathBuf {
+        let path = self.home().join("browser-stub.sh");
+        if !path.exists() {
+            let script = format!(
+                "#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n",
+                self.browser_log().display()
+            );
+            std::fs::write(&path, script).expect("write the browser stand-in");
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+                    .expect("make the browser stand-in executable");
+            }
+        }
+        path
+    }
+
     fn run_full(&self, dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Run {
-        let mut cmd = self.command(dir, args);
+        let cmd = self.command(dir, args);
+        self.finish(cmd, stdin)
+    }
+
+    fn finish(&self, mut cmd: Command, stdin: Option<&[u8]>) -> Run {
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         cmd.stdin(if stdin.is_some() {
             Stdio::piped()
@@ -241,5 +355,60 @@ impl TestEnv {
             text = text.replace(&dir.display().to_string(), name);
         }
         text.replace(&bin_dir().display().to_string(), "[BIN]")
+    }
+}
+
+/// A running `insforge`, started by [`TestEnv::spawn`].
+pub struct Spawned {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    reader: Option<std::thread::JoinHandle<String>>,
+}
+
+impl Spawned {
+    /// Waits (up to 30 s) for a stderr line matching `pred` and returns it.
+    #[track_caller]
+    pub fn wait_for_line(&mut self, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if pred(&line) => return line,
+                Ok(_) => {}
+                Err(_) => {
+                    let _ = self.child.kill();
+                    panic!("insforge printed no such line on stderr within 30 s");
+                }
+            }
+        }
+    }
+
+    /// Waits for the process to end and returns its outcome (stderr in full).
+    pub fn finish(mut self, env: &TestEnv) -> Run {
+        let mut stdout = Vec::new();
+        if let Some(mut out) = self.child.stdout.take() {
+            let _ = std::io::Read::read_to_end(&mut out, &mut stdout);
+        }
+        let status = self.child.wait().expect("insforge finishes");
+        let stderr = self
+            .reader
+            .take()
+            .and_then(|r| r.join().ok())
+            .unwrap_or_default();
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout: env.redact(&String::from_utf8_lossy(&stdout)),
+            stdout_bytes: stdout,
+            stderr: env.redact(&stderr),
+        }
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }

@@ -395,8 +395,26 @@ fn log_request(request: &reqwest::Request) {
         redact_url(request.url().as_str())
     );
     for (name, value) in request.headers() {
-        tracing::debug!("   {}: {}", name, redact_header(name.as_str(), value));
+        tracing::debug!(
+            "   {}: {}",
+            title_case(name.as_str()),
+            redact_header(name.as_str(), value)
+        );
     }
+}
+
+/// `content-type` → `Content-Type`, as headers are usually written.
+fn title_case(name: &str) -> String {
+    name.split('-')
+        .map(|part| {
+            let mut chars = part.chars();
+            match chars.next() {
+                Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 /// Header values that carry credentials are never logged.
@@ -445,6 +463,12 @@ mod tests {
             redact_header("content-type", &HeaderValue::from_static("a/b")),
             "a/b"
         );
+    }
+
+    #[test]
+    fn header_names_are_logged_in_title_case() {
+        assert_eq!(title_case("authorization"), "Authorization");
+        assert_eq!(title_case("x-api-key"), "X-Api-Key");
     }
 
     #[test]

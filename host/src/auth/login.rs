@@ -320,7 +320,13 @@ pub fn password(env: &Env, email: &str, password: &str) -> Result<Credentials> {
         } else {
             Kind::Http
         };
-        return Err(CliError::new(kind, message));
+        let mut err = CliError::new(kind, message);
+        if kind == Kind::NotAuthenticated {
+            err = err.with_hint(
+                "check the email and password, or log in with the browser: `insforge login`",
+            );
+        }
+        return Err(err);
     }
     let token = field(parsed.as_ref(), "token")
         .ok_or_else(|| CliError::general("the platform's login answer had no token"))?;

@@ -2,6 +2,7 @@
 //! HOME, against the sandbox on a real PostgreSQL. Outputs users read are compared whole
 //! (snapshots under `snapshots/`).
 
+mod auth;
 mod db_errors;
 mod db_export_import;
 mod db_query;

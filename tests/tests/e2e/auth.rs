@@ -1,0 +1,458 @@
+//! `login`, `logout`, `whoami`, the stored login and its one refresh, against the sandbox's
+//! fake platform.
+
+use insforge_tests::kit::TestEnv;
+use insforge_tests::sandbox::platform::{TEST_USER_EMAIL, USER_API_KEY};
+use insforge_tests::sandbox::Fault;
+use serde_json::json;
+
+use crate::{assert_json_failure, snapshot};
+
+/// GET without following redirects; returns (status, Location).
+fn get(url: &str, follow: bool) -> (u16, Option<String>) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let policy = if follow {
+            reqwest::redirect::Policy::limited(3)
+        } else {
+            reqwest::redirect::Policy::none()
+        };
+        let client = reqwest::Client::builder().redirect(policy).build().unwrap();
+        let response = client
+            .get(url)
+            .send()
+            .await
+            .expect("the request is answered");
+        let location = response
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_owned());
+        (response.status().as_u16(), location)
+    })
+}
+
+fn query_param(url: &str, name: &str) -> Option<String> {
+    reqwest::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+#[cfg(unix)]
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+fn paths_of(t: &TestEnv) -> Vec<String> {
+    t.sandbox()
+        .requests()
+        .into_iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect()
+}
+
+#[test]
+fn browser_login_with_no_browser_follows_the_printed_url_and_stores_the_login() {
+    let t = TestEnv::with_platform();
+    let mut login = t.spawn(&["login", "--no-browser"]);
+    let url = login.wait_for_line(|l| l.starts_with("http"));
+
+    // The URL carries a PKCE challenge and a state, and the callback is a loopback port.
+    assert_eq!(
+        query_param(&url, "code_challenge_method").as_deref(),
+        Some("S256")
+    );
+    assert_eq!(
+        query_param(&url, "code_challenge").map(|c| c.len()),
+        Some(43)
+    );
+    assert_eq!(query_param(&url, "state").map(|s| s.len()), Some(22));
+    assert_eq!(query_param(&url, "response_type").as_deref(), Some("code"));
+    let redirect = query_param(&url, "redirect_uri").unwrap();
+    assert!(redirect.starts_with("http://127.0.0.1:") && redirect.ends_with("/callback"));
+
+    // Following it is what a browser does: the sandbox approves at once and redirects to the
+    // CLI's callback server.
+    let (status, _) = get(&url, true);
+    assert_eq!(status, 200);
+    let run = login.finish(&t);
+    run.expect_code(0);
+    assert_eq!(run.stdout, format!("✓ Logged in as {TEST_USER_EMAIL}\n"));
+    assert!(!t.browser_log().exists(), "--no-browser opened a browser");
+
+    let creds = t.credentials();
+    assert!(creds["access_token"]
+        .as_str()
+        .is_some_and(|s| !s.is_empty()));
+    assert!(creds["refresh_token"]
+        .as_str()
+        .is_some_and(|s| !s.is_empty()));
+    assert_eq!(creds["user"]["email"], TEST_USER_EMAIL);
+    #[cfg(unix)]
+    {
+        assert_eq!(mode(&t.credentials_path()), 0o600);
+        assert_eq!(mode(&t.home().join(".insforge")), 0o700);
+    }
+    snapshot!("whoami", t.run(&["whoami"]));
+}
+
+#[test]
+fn a_callback_with_the_wrong_state_is_refused_and_nothing_is_stored() {
+    let t = TestEnv::with_platform();
+    let mut login = t.spawn(&["login", "--no-browser"]);
+    let url = login.wait_for_line(|l| l.starts_with("http"));
+    let (status, location) = get(&url, false);
+    assert_eq!(status, 302);
+    let location = location.expect("the authorize endpoint redirects");
+    let state = query_param(&location, "state").unwrap();
+    let forged = location.replace(&format!("state={state}"), "state=forged");
+    assert_ne!(forged, location);
+    let (status, _) = get(&forged, false);
+    assert_eq!(status, 400);
+
+    let run = login.finish(&t);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("State mismatch. Possible CSRF attack."),
+        "{}",
+        run.stderr
+    );
+    assert!(!t.credentials_path().exists());
+    assert!(
+        !paths_of(&t).iter().any(|p| p == "POST /api/oauth/v1/token"),
+        "the code was exchanged despite the wrong state"
+    );
+}
+
+#[test]
+fn browser_login_times_out_with_a_clear_message() {
+    let t = TestEnv::with_platform();
+    let run = t.run(&["login", "--no-browser", "--timeout", "1"]);
+    run.expect_code(1);
+    assert!(run
+        .stderr
+        .contains("Authentication timed out. Please try again."));
+    assert!(!t.credentials_path().exists());
+}
+
+#[test]
+fn password_login_from_the_environment_needs_no_terminal() {
+    let t = TestEnv::with_platform();
+    let run = t.run_with_env(
+        &["login", "--email"],
+        &[
+            ("INSFORGE_EMAIL", "ada@example.com"),
+            ("INSFORGE_PASSWORD", "s3cret-pw"),
+        ],
+    );
+    snapshot!("login_email_env", run);
+    let creds = t.credentials();
+    assert!(creds["refresh_token"]
+        .as_str()
+        .is_some_and(|s| !s.is_empty()));
+    let bodies = crate::bodies(&t, "/auth/v1/login");
+    assert_eq!(bodies.len(), 1);
+}
+
+#[test]
+fn password_login_without_the_environment_and_no_terminal_names_the_variables() {
+    let t = TestEnv::with_platform();
+    let run = t.run(&["login", "--email", "--json"]);
+    let line = assert_json_failure(&run, 1, "USAGE_ERROR");
+    assert!(line["hint"].as_str().unwrap().contains("INSFORGE_EMAIL"));
+    assert!(t.sandbox().requests().is_empty(), "nothing may be sent");
+}
+
+#[test]
+fn rejected_password_login_exits_2_with_the_platforms_message() {
+    let t = TestEnv::with_platform();
+    t.sandbox().add_fault(Fault::answer(
+        "/auth/v1/login",
+        401,
+        json!({"error": "Invalid email or password"}),
+    ));
+    let run = t.run_with_env(
+        &["login", "--email"],
+        &[
+            ("INSFORGE_EMAIL", "ada@example.com"),
+            ("INSFORGE_PASSWORD", "nope"),
+        ],
+    );
+    snapshot!("login_email_rejected", run);
+    assert!(!t.credentials_path().exists());
+}
+
+#[test]
+fn device_login_completes_once_the_code_is_approved() {
+    let t = TestEnv::with_platform();
+    let mut login = t.spawn(&["login", "--device", "--no-browser", "--json"]);
+    let url = login.wait_for_line(|l| l.starts_with("http"));
+    assert!(url.contains("/device?user_code="), "{url}");
+    assert!(t.home().join(".insforge/pending-device.json").exists());
+    let (status, _) = get(&url, true);
+    assert_eq!(status, 200);
+    let run = login.finish(&t);
+    run.expect_code(0);
+    assert_eq!(run.json()["user"]["email"], TEST_USER_EMAIL);
+    assert!(!t.home().join(".insforge/pending-device.json").exists());
+    assert!(t.credentials()["access_token"]
+        .as_str()
+        .is_some_and(|s| !s.is_empty()));
+}
+
+#[test]
+fn device_login_denied_exits_2_and_forgets_the_code() {
+    let t = TestEnv::with_platform();
+    let mut login = t.spawn(&["login", "--device", "--no-browser"]);
+    let url = login.wait_for_line(|l| l.starts_with("http"));
+    let (status, _) = get(&format!("{url}&deny=1"), true);
+    assert_eq!(status, 200);
+    let run = login.finish(&t);
+    run.expect_code(2);
+    assert!(run
+        .stderr
+        .contains("Login request was denied in the dashboard."));
+    assert!(!t.home().join(".insforge/pending-device.json").exists());
+    assert!(!t.credentials_path().exists());
+}
+
+#[test]
+fn user_api_key_login_stores_the_key_and_whoami_uses_it() {
+    let t = TestEnv::with_platform();
+    let run = t.run(&["login", "--user-api-key", USER_API_KEY]);
+    run.expect_code(0);
+    let creds = t.credentials();
+    assert_eq!(creds["user_api_key"], USER_API_KEY);
+    assert_eq!(creds["access_token"], "");
+    t.sandbox().clear_requests();
+    t.run(&["whoami"]).expect_code(0);
+    // The platform accepts only the key here, and no refresh happened.
+    assert_eq!(paths_of(&t), ["GET /auth/v1/profile"]);
+}
+
+#[test]
+fn user_api_key_login_checks_the_prefix_and_the_key() {
+    let t = TestEnv::with_platform();
+    snapshot!(
+        "login_api_key_prefix",
+        t.run(&["login", "--user-api-key", "ik_nope"])
+    );
+    assert!(t.sandbox().requests().is_empty());
+    let run = t.run(&["login", "--user-api-key", "uak_revoked"]);
+    run.expect_code(2);
+    assert!(run.stderr.contains("API key is invalid or revoked"));
+    assert!(!t.credentials_path().exists());
+}
+
+#[test]
+fn no_credentials_with_json_exits_2_with_the_error_line_only() {
+    let t = TestEnv::with_platform();
+    let run = t.run(&["whoami", "--json"]);
+    assert_json_failure(&run, 2, "AUTH_ERROR");
+    assert!(t.sandbox().requests().is_empty(), "nothing may be sent");
+}
+
+#[test]
+fn insforge_access_token_counts_as_a_login() {
+    let t = TestEnv::with_platform();
+    let (access, _) = t.sandbox().issue_tokens();
+    let run = t.run_with_env(&["whoami", "--json"], &[("INSFORGE_ACCESS_TOKEN", &access)]);
+    run.expect_code(0);
+    assert_eq!(run.json()["email"], TEST_USER_EMAIL);
+    assert!(!t.credentials_path().exists());
+}
+
+#[test]
+fn an_expired_access_token_is_refreshed_once_and_the_request_retried() {
+    let t = TestEnv::with_platform();
+    t.login();
+    let before = t.credentials();
+    #[cfg(unix)]
+    let inode_before =
+        std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(t.credentials_path()).unwrap());
+    t.sandbox().expire_access_tokens();
+    t.sandbox().clear_requests();
+
+    let run = t.run(&["whoami", "--json"]);
+    run.expect_code(0);
+    assert_eq!(run.json()["email"], TEST_USER_EMAIL);
+    assert_eq!(
+        paths_of(&t),
+        [
+            "GET /auth/v1/profile",
+            "POST /api/oauth/v1/token",
+            "GET /auth/v1/profile"
+        ]
+    );
+    let after = t.credentials();
+    assert_ne!(after["access_token"], before["access_token"]);
+    assert_ne!(
+        after["refresh_token"], before["refresh_token"],
+        "the rotated token is kept"
+    );
+    assert_eq!(after["user"], before["user"]);
+    #[cfg(unix)]
+    {
+        assert_eq!(mode(&t.credentials_path()), 0o600);
+        let inode_after =
+            std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(t.credentials_path()).unwrap());
+        assert_ne!(
+            inode_before, inode_after,
+            "the file is replaced, not rewritten in place"
+        );
+    }
+}
+
+#[test]
+fn a_refused_refresh_exits_2_and_never_starts_a_browser_login() {
+    let t = TestEnv::with_platform();
+    t.login();
+    let before = std::fs::read(t.credentials_path()).unwrap();
+    t.sandbox().expire_access_tokens();
+    t.sandbox().add_fault(Fault::answer(
+        "/api/oauth/v1/token",
+        401,
+        json!({"error": "invalid_grant", "error_description": "Refresh token is invalid or expired"}),
+    ));
+    t.sandbox().clear_requests();
+    let run = t.run(&["whoami"]);
+    snapshot!("refresh_refused", run);
+    assert!(!t.browser_log().exists(), "a browser was opened");
+    assert!(
+        !run.stderr.contains("127.0.0.1"),
+        "a callback server was started"
+    );
+    assert!(!paths_of(&t).iter().any(|p| p.contains("authorize")));
+    assert_eq!(std::fs::read(t.credentials_path()).unwrap(), before);
+}
+
+#[test]
+fn a_refresh_failing_with_503_is_temporary_and_keeps_the_login_byte_for_byte() {
+    let t = TestEnv::with_platform();
+    t.login();
+    let before = std::fs::read(t.credentials_path()).unwrap();
+    t.sandbox().expire_access_tokens();
+    t.sandbox().add_fault(Fault::answer(
+        "/api/oauth/v1/token",
+        503,
+        json!({"error": "unavailable"}),
+    ));
+    let run = t.run(&["whoami"]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("temporary"), "{}", run.stderr);
+    assert_eq!(std::fs::read(t.credentials_path()).unwrap(), before);
+}
+
+#[test]
+fn a_refresh_failing_on_the_network_is_temporary_too() {
+    let t = TestEnv::with_platform();
+    t.login();
+    let before = std::fs::read(t.credentials_path()).unwrap();
+    t.sandbox().expire_access_tokens();
+    t.sandbox()
+        .add_fault(Fault::drop_connection("/api/oauth/v1/token"));
+    let run = t.run(&["whoami", "--json"]);
+    let line = assert_json_failure(&run, 1, "NETWORK_ERROR");
+    assert!(line["error"].as_str().unwrap().contains("temporary"));
+    assert_eq!(std::fs::read(t.credentials_path()).unwrap(), before);
+}
+
+#[test]
+fn logout_forgets_the_login_and_the_default_org() {
+    let t = TestEnv::with_platform();
+    t.login();
+    std::fs::write(
+        t.home().join(".insforge/config.json"),
+        r#"{"platform_api_url":"https://api.insforge.dev","default_org_id":"o1","other":1}"#,
+    )
+    .unwrap();
+    snapshot!("logout", t.run(&["logout"]));
+    assert!(!t.credentials_path().exists());
+    let config = std::fs::read_to_string(t.home().join(".insforge/config.json")).unwrap();
+    assert_eq!(
+        config,
+        "{\n  \"platform_api_url\": \"https://api.insforge.dev\",\n  \"other\": 1\n}"
+    );
+    t.run(&["whoami"]).expect_code(2);
+    // Logging out twice is fine.
+    t.run(&["logout"]).expect_code(0);
+}
+
+#[test]
+fn credentials_written_by_the_official_tool_work_and_survive_a_refresh() {
+    let t = TestEnv::with_platform();
+    let (_, refresh) = t.sandbox().issue_tokens();
+    // As the official tool writes it: an expired token, extra user fields, no trailing newline.
+    let official = format!(
+        "{{\n  \"access_token\": \"expired\",\n  \"refresh_token\": \"{refresh}\",\n  \"user\": {{\n    \"id\": \"u1\",\n    \"name\": \"Ada\",\n    \"email\": \"ada@example.com\",\n    \"avatar_url\": null,\n    \"email_verified\": true,\n    \"plan\": \"pro\"\n  }}\n}}"
+    );
+    std::fs::create_dir_all(t.home().join(".insforge")).unwrap();
+    std::fs::write(t.credentials_path(), &official).unwrap();
+    t.run(&["whoami"]).expect_code(0);
+    let text = std::fs::read_to_string(t.credentials_path()).unwrap();
+    assert!(!text.ends_with('\n'));
+    let after: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(after["user"]["plan"], "pro");
+    let keys: Vec<_> = after.as_object().unwrap().keys().cloned().collect();
+    assert_eq!(keys, ["access_token", "refresh_token", "user"]);
+}
+
+#[test]
+fn no_secret_appears_in_output_or_verbose_logs() {
+    let t = TestEnv::with_platform();
+    let password = "pw-very-secret-123";
+    let login = t.run_with_env(
+        &["-v", "login", "--email"],
+        &[
+            ("INSFORGE_EMAIL", "ada@example.com"),
+            ("INSFORGE_PASSWORD", password),
+        ],
+    );
+    login.expect_code(0);
+    let creds = t.credentials();
+    t.sandbox().expire_access_tokens();
+    let whoami = t.run(&["whoami", "-v"]);
+    whoami.expect_code(0);
+    let refreshed = t.credentials();
+    let key_login = TestEnv::with_platform();
+    let key_run = key_login.run(&["login", "-v", "--user-api-key", USER_API_KEY]);
+    key_run.expect_code(0);
+
+    let secrets = [
+        password.to_owned(),
+        creds["access_token"].as_str().unwrap().to_owned(),
+        creds["refresh_token"].as_str().unwrap().to_owned(),
+        refreshed["access_token"].as_str().unwrap().to_owned(),
+        refreshed["refresh_token"].as_str().unwrap().to_owned(),
+        USER_API_KEY.to_owned(),
+    ];
+    for run in [&login, &whoami, &key_run] {
+        for secret in &secrets {
+            assert!(
+                !run.stdout.contains(secret.as_str()),
+                "secret on stdout:\n{}",
+                run.stdout
+            );
+            assert!(
+                !run.stderr.contains(secret.as_str()),
+                "secret on stderr:\n{}",
+                run.stderr
+            );
+        }
+    }
+    assert!(
+        whoami.stderr.contains("Authorization: Bearer ***"),
+        "{}",
+        whoami.stderr
+    );
+    assert!(
+        key_run.stderr.contains("Authorization: Bearer ***"),
+        "{}",
+        key_run.stderr
+    );
+}
