@@ -328,7 +328,8 @@ fn backend_of(config: &ProjectConfig) -> Result<Backend> {
         );
     }
     Ok(Backend {
-        base_url: config.oss_host.clone(),
+        // A hand-edited link may end in `/`; paths start with one.
+        base_url: config.oss_host.trim_end_matches('/').to_owned(),
         api_key,
     })
 }

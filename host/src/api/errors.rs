@@ -29,7 +29,12 @@ pub fn http_error(target: Target, status: u16, body: &[u8]) -> CliError {
         .or_else(|| code.clone())
         .unwrap_or_else(|| format!("request failed with HTTP status {status}"));
     let next_actions = field("nextActions");
-    let route_miss = status == 404 && (parsed.is_none() || code.as_deref() == Some("NOT_FOUND"));
+    // The backend names a missing route `NOT_FOUND` and a missing resource `*_NOT_FOUND`; the
+    // platform answers `NOT_FOUND` for a missing project or organisation too, so only the
+    // backend's convention decides.
+    let route_miss = status == 404
+        && target != Target::PLATFORM
+        && (parsed.is_none() || code.as_deref() == Some("NOT_FOUND"));
 
     let kind = match status {
         401 => Kind::NotAuthenticated,
@@ -122,6 +127,17 @@ mod tests {
 
     fn err(status: u16, body: &str) -> CliError {
         http_error(Target::BACKEND, status, body.as_bytes())
+    }
+
+    #[test]
+    fn platform_404_naming_a_project_exits_4() {
+        let e = http_error(
+            Target::PLATFORM,
+            404,
+            br#"{"error":"NOT_FOUND","message":"Project not found"}"#,
+        );
+        assert_eq!(e.kind, Kind::NotFound);
+        assert_eq!(e.message, "Project not found");
     }
 
     #[test]

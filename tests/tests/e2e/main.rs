@@ -9,6 +9,7 @@ mod db_query;
 mod link;
 mod metadata;
 mod plugins;
+mod project_scope;
 mod usage;
 
 use insforge_tests::kit::{Run, TestEnv};
