@@ -82,3 +82,32 @@ fn a_plugin_on_the_plugin_path_shadows_the_bundled_one() {
     assert_eq!(db[1]["source"], "bundled");
     assert_eq!(db[1]["status"], "shadowed");
 }
+
+#[test]
+fn a_plugins_platform_requests_carry_the_login_and_renew_it_once() {
+    let dir = tempfile::tempdir().unwrap();
+    install_test_plugin("insforge_testplugin_crashing", "crashing", dir.path());
+    let mut t = TestEnv::with_platform();
+    t.env("INSFORGE_PLUGIN_PATH", dir.path());
+
+    // No login: exit 2 before the plugin sends anything.
+    let run = t.run(&["crashing", "profile", "--json"]);
+    crate::assert_json_failure(&run, 2, "AUTH_ERROR");
+    assert!(t.sandbox().requests().is_empty());
+
+    t.login();
+    t.sandbox().expire_access_tokens();
+    t.sandbox().clear_requests();
+    let run = t.run(&["crashing", "profile", "--json"]);
+    run.expect_code(0);
+    assert_eq!(run.json()["user"]["email"], "ada@example.com");
+    let paths: Vec<_> = t.sandbox().requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(
+        paths,
+        [
+            "/auth/v1/profile",
+            "/api/oauth/v1/token",
+            "/auth/v1/profile"
+        ]
+    );
+}
