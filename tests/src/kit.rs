@@ -319,6 +319,11 @@ impl TestEnv {
         self.finish(cmd, stdin)
     }
 
+    /// Runs a command made by [`TestEnv::command`] (and adjusted by the test), stdin closed.
+    pub fn run_command(&self, cmd: Command) -> Run {
+        self.finish(cmd, None)
+    }
+
     fn finish(&self, mut cmd: Command, stdin: Option<&[u8]>) -> Run {
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         cmd.stdin(if stdin.is_some() {

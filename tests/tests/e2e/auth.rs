@@ -456,3 +456,34 @@ fn no_secret_appears_in_output_or_verbose_logs() {
         key_run.stderr
     );
 }
+
+#[test]
+fn api_url_flag_beats_the_environment_which_beats_config_json() {
+    let t = TestEnv::with_platform();
+    let sandbox = t.sandbox().base_url().to_owned();
+    let dead = "http://127.0.0.1:9";
+    t.login();
+
+    // --api-url wins over INSFORGE_API_URL.
+    let run = t.run_with_env(
+        &["whoami", "--api-url", &sandbox],
+        &[("INSFORGE_API_URL", dead)],
+    );
+    run.expect_code(0);
+    // INSFORGE_API_URL wins over config.json.
+    std::fs::write(
+        t.home().join(".insforge/config.json"),
+        format!("{{\"platform_api_url\": \"{dead}\"}}"),
+    )
+    .unwrap();
+    t.run(&["whoami"]).expect_code(0);
+    // config.json is used when neither is given.
+    let mut cmd = t.command(t.cwd(), &["whoami", "--json"]);
+    cmd.env_remove("INSFORGE_API_URL");
+    let run = t.run_command(cmd);
+    let line = assert_json_failure(&run, 1, "NETWORK_ERROR");
+    assert!(
+        line["error"].as_str().unwrap().contains("127.0.0.1:9"),
+        "{line}"
+    );
+}
