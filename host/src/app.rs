@@ -361,6 +361,10 @@ fn context_json(env: &Env<'_>) -> String {
 fn watch_ctrl_c(runtime: &tokio::runtime::Runtime, interrupt: Arc<Interrupt>) {
     runtime.spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
+            if crate::prompt::active() {
+                crate::prompt::restore_terminal();
+                std::process::exit(130);
+            }
             interrupt.trigger();
             if tokio::signal::ctrl_c().await.is_ok() {
                 std::process::exit(130);

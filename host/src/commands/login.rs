@@ -84,12 +84,13 @@ pub fn run(env: &Env, m: &ArgMatches) -> Result<()> {
         Some(key) => Some(api_key_argument(key)?),
         None => None,
     };
+    // Built before any prompt, so Ctrl-C during one gives the terminal back.
+    env.net_with(m.get_one::<String>("client-id").map(String::as_str))?;
     let email_login = if m.get_flag("email") {
         Some(email_and_password()?)
     } else {
         None
     };
-    env.net_with(m.get_one::<String>("client-id").map(String::as_str))?;
 
     let mut credentials = if let Some(key) = api_key {
         login::user_api_key(env, &key)?
