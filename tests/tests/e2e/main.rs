@@ -10,6 +10,7 @@ mod link;
 mod metadata;
 mod plugins;
 mod project_scope;
+mod terminal;
 mod usage;
 
 use insforge_tests::kit::{Run, TestEnv};
