@@ -1,64 +1,131 @@
-//! `insforge link`: connects the current directory to a project.
+//! `insforge link`: connects the current directory to a project, either a cloud project through
+//! the platform login or a self-hosted backend by its URL and API key.
+//!
+//! Also the home of what `create` shares with it: choosing an organisation, the template and
+//! auth flags, `--guard`, and the dashboard address.
 
 use clap::{Arg, ArgMatches, Command};
+use serde_json::{json, Value};
 
 use crate::app::Env;
+use crate::commands::projects;
 use crate::config::project::{self, ProjectConfig};
-use crate::error::{CliError, Result};
+use crate::error::{CliError, Kind, Result};
+use crate::prompt;
+
+/// The templates `link` knows by name.
+pub(crate) const LINK_TEMPLATES: [&str; 6] =
+    ["react", "nextjs", "chatbot", "crm", "e-commerce", "todo"];
+/// The auth providers `--auth` accepts.
+pub(crate) const AUTH_PROVIDERS: [&str; 1] = ["better-auth"];
+/// The dashboard, unless `INSFORGE_FRONTEND_URL` names another.
+const DEFAULT_FRONTEND_URL: &str = "https://insforge.dev";
 
 pub fn command() -> Command {
     Command::new("link")
         .about("Link the current directory to a project")
         .long_about(
             "Link the current directory to a project.\n\n\
-             A self-hosted backend is linked by its URL and API key; commands run in this \
-             directory or any directory below it then talk to that backend. The link is stored \
+             A cloud project is linked by its id (--project-id), with your platform login; on a \
+             terminal you can also pick the organization and project from a list. A self-hosted \
+             backend is linked by its URL and API key and needs no login. Commands run in this \
+             directory or any directory below it then talk to that project. The link is stored \
              in .insforge/project.json (readable only by you); keep .insforge/ out of version \
              control.",
+        )
+        .arg(
+            Arg::new("project-id")
+                .long("project-id")
+                .value_name("ID")
+                .conflicts_with_all(["api-base-url", "api-key"])
+                .help("The cloud project to link"),
+        )
+        .arg(
+            Arg::new("org-id")
+                .long("org-id")
+                .value_name("ID")
+                .conflicts_with_all(["api-base-url", "api-key"])
+                .help("The organization to pick the project from (and your default from now on)"),
         )
         .arg(
             Arg::new("api-base-url")
                 .long("api-base-url")
                 .value_name("URL")
-                .requires("api-key")
                 .help("Base URL of a self-hosted backend, e.g. http://localhost:7130"),
         )
         .arg(
             Arg::new("api-key")
                 .long("api-key")
                 .value_name("KEY")
-                .requires("api-base-url")
-                .help("The backend's API key (ik_...)"),
+                .help("The self-hosted backend's API key (ik_...)"),
         )
         .arg(
-            Arg::new("project-id")
-                .long("project-id")
-                .value_name("ID")
-                .conflicts_with("api-base-url")
-                .help("A cloud project to link"),
+            Arg::new("template")
+                .long("template")
+                .value_name("NAME")
+                .help("Start from a template (not available in this version)"),
         )
         .arg(
-            Arg::new("org-id")
-                .long("org-id")
-                .value_name("ID")
-                .conflicts_with("api-base-url")
-                .help("The organisation of the cloud project"),
+            Arg::new("auth")
+                .long("auth")
+                .value_name("PROVIDER")
+                .help("Auth provider for a template: better-auth"),
+        )
+        .arg(
+            Arg::new("guard")
+                .long("guard")
+                .value_name("STATE")
+                .num_args(0..=1)
+                .default_missing_value("on")
+                .help("Turn the guard for destructive commands on (bare flag) or off (off, false, 0, no, disabled)"),
         )
         .after_help(
-            "Examples:\n  # Link a self-hosted backend\n  insforge link --api-base-url http://localhost:7130 --api-key ik_...",
+            "Examples:\n  \
+             # Link a cloud project\n  \
+             insforge link --project-id 123e4567-e89b-12d3-a456-426614174000\n  \
+             # Link a self-hosted backend\n  \
+             insforge link --api-base-url http://localhost:7130 --api-key ik_...",
         )
 }
 
 pub fn run(env: &Env, m: &ArgMatches) -> Result<()> {
-    let (Some(url), Some(key)) = (
-        m.get_one::<String>("api-base-url"),
-        m.get_one::<String>("api-key"),
-    ) else {
+    let arg = |name: &str| m.get_one::<String>(name).map(String::as_str);
+    // Every flag is checked before anything is read or sent.
+    if let Some(auth) = arg("auth") {
+        check_auth(auth)?;
+    }
+    if let Some(template) = arg("template") {
+        check_template(template, &LINK_TEMPLATES)?;
+        return Err(templates_unavailable(&format!("--template {template}")));
+    }
+    let guard = arg("guard").map(guard_value);
+
+    match (arg("api-base-url"), arg("api-key")) {
+        (Some(url), Some(key)) => return link_self_hosted(env, url, key, guard),
+        (None, None) => {}
+        _ => {
+            return Err(CliError::usage(
+                "Both --api-base-url and --api-key must be provided together for direct linking.",
+            )
+            .with_hint("for example --api-base-url http://localhost:7130 --api-key ik_..."))
+        }
+    }
+
+    let project_id = arg("project-id").filter(|s| !s.trim().is_empty());
+    let org_id = arg("org-id").filter(|s| !s.trim().is_empty());
+    if project_id.is_none() && org_id.is_none() && arg("auth").is_none() && !can_ask(env) {
         return Err(CliError::usage(
-            "linking a cloud project needs a platform login, which this version does not have yet",
+            "link needs a project: pass --project-id (cloud) or --api-base-url with --api-key (self-hosted)",
         )
-        .with_hint("link a self-hosted backend with --api-base-url URL --api-key KEY"));
-    };
+            .with_hint(
+                "cloud: insforge link --project-id <id>  (see your projects with `insforge list`)",
+            )
+            .with_hint("self-hosted: insforge link --api-base-url <url> --api-key <key>"));
+    }
+    link_cloud(env, project_id, org_id, guard)
+}
+
+fn link_self_hosted(env: &Env, url: &str, key: &str, guard: Option<bool>) -> Result<()> {
     let parsed = reqwest::Url::parse(url)
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
@@ -76,28 +143,344 @@ pub fn run(env: &Env, m: &ArgMatches) -> Result<()> {
             "--api-key must be a non-empty key without spaces",
         ));
     }
-
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(CliError::usage(
             "--api-base-url must not contain a user or password; the API key is the credential",
         ));
     }
 
-    let config = ProjectConfig::self_hosted(url, key);
-    let path = project::save(&env.cwd, &config)?;
+    let mut config = ProjectConfig::self_hosted(url, key);
+    apply_guard(env, &mut config, guard);
+    project::save(&env.cwd, &config)?;
     if env.output.json_mode() {
-        env.output.json_value(&serde_json::json!({
-            "linked": true,
-            "path": path.display().to_string(),
-            "oss_host": config.oss_host,
-            "project_id": config.project_id,
-        }))
+        return env.output.json_value(&linked_json(&config));
+    }
+    env.output
+        .success(&format!("Linked to direct project at {}", config.oss_host))
+}
+
+fn link_cloud(
+    env: &Env,
+    project_id: Option<&str>,
+    org_flag: Option<&str>,
+    guard: Option<bool>,
+) -> Result<()> {
+    env.session()?.require_login()?;
+
+    // An organisation is needed only to pick the project from.
+    let org = match (project_id, org_flag) {
+        (Some(_), None) => None,
+        _ => Some(choose_org(env, org_flag)?),
+    };
+    let project_id = match project_id {
+        Some(id) => id.to_owned(),
+        None => {
+            let org = org.as_ref().expect("an organisation was chosen");
+            choose_project(env, &org.id)?
+        }
+    };
+
+    let refine = |status: u16, body: &[u8]| no_access(env, &project_id, status, body);
+    let mut config = projects::fetch_link_refined(env, &project_id, &refine)?;
+    if let Some(org) = &org {
+        if config.org_id.is_empty() {
+            config.org_id = org.id.clone();
+        } else if config.org_id != org.id {
+            env.output.warning(&format!(
+                "project {project_id} belongs to organization {}, not {}",
+                config.org_id, org.id
+            ));
+        }
+    }
+    apply_guard(env, &mut config, guard);
+    project::save(&env.cwd, &config)?;
+    if let Some(org) = &org {
+        save_default_org(env, &org.id)?;
+    }
+
+    if env.output.json_mode() {
+        return env.output.json_value(&linked_json(&config));
+    }
+    env.output.success(&format!(
+        "Linked to project \"{}\" ({}.{})",
+        config.project_name, config.appkey, config.region
+    ))?;
+    env.output
+        .line(&format!("Dashboard: {}", dashboard_url(&config.project_id)))
+}
+
+/// `{"success":true,"project":{"id","name","region"}}`.
+fn linked_json(config: &ProjectConfig) -> Value {
+    json!({
+        "success": true,
+        "project": {
+            "id": config.project_id,
+            "name": config.project_name,
+            "region": config.region,
+        },
+    })
+}
+
+/// A 403, or a 404 naming the project, while reading the project or its key: the login has no
+/// access to it (or it does not exist, which the platform does not tell apart).
+fn no_access(env: &Env, project_id: &str, status: u16, body: &[u8]) -> Option<CliError> {
+    if status != 403 && !projects::names_missing(status, body, "project", "/projects/v1") {
+        return None;
+    }
+    let env_token = env.session().map(|s| s.uses_env_token()).unwrap_or(false);
+    // A token from the environment may belong to anyone: the stored user would be a guess.
+    let identity = if env_token {
+        None
     } else {
-        env.output.success(&format!(
-            "Linked to the self-hosted backend at {}",
-            config.oss_host
-        ))?;
-        env.output
-            .line(&format!("  link saved in {}", path.display()))
+        env.session()
+            .ok()
+            .and_then(|s| s.credentials().ok().flatten())
+            .and_then(|c| c.identity())
+    };
+    let err = CliError::new(
+        Kind::PermissionDenied,
+        format!(
+            "No access to project {project_id} as {}. Double-check the project ID, or run \
+             `insforge logout` to switch accounts.",
+            identity.as_deref().unwrap_or("unknown user")
+        ),
+    );
+    Some(if env_token {
+        err.with_hint("the login came from INSFORGE_ACCESS_TOKEN; use a token of an account with access to the project")
+    } else {
+        err.with_hint("see the projects you can link with `insforge list`")
+    })
+}
+
+/// An organisation to work in.
+pub(crate) struct Org {
+    pub id: String,
+    /// Empty when it came from `--org-id`.
+    pub name: String,
+}
+
+/// The organisation from `--org-id`, else the user's only one, else the one picked on a
+/// terminal.
+pub(crate) fn choose_org(env: &Env, flag: Option<&str>) -> Result<Org> {
+    if let Some(id) = flag {
+        return Ok(Org {
+            id: id.to_owned(),
+            name: String::new(),
+        });
+    }
+    let orgs = projects::organizations(env)?;
+    let named: Vec<Org> = orgs
+        .iter()
+        .map(|o| Org {
+            id: projects::text(o, "id"),
+            name: projects::text(o, "name"),
+        })
+        .collect();
+    match named.len() {
+        0 => Err(CliError::general("No organizations found.")
+            .with_hint("create an organization on the InsForge dashboard first")),
+        1 => {
+            let org = named.into_iter().next().expect("one organisation");
+            info(env, &format!("Using organization: {}", org.name));
+            Ok(org)
+        }
+        _ if can_ask(env) => {
+            let labels: Vec<String> = named.iter().map(|o| o.name.clone()).collect();
+            match prompt::select("Select an organization:", &labels)? {
+                Some(i) => Ok(named.into_iter().nth(i).expect("a listed organisation")),
+                None => Err(CliError::usage("no organization selected")),
+            }
+        }
+        _ => {
+            let choices: Vec<String> = named
+                .iter()
+                .map(|o| format!("{} ({})", o.name, o.id))
+                .collect();
+            Err(
+                cannot_ask(env, "--org-id", "you belong to several organizations")
+                    .with_hint(format!("your organizations: {}", choices.join(", "))),
+            )
+        }
+    }
+}
+
+/// The project picked on a terminal from the organisation's projects.
+fn choose_project(env: &Env, org_id: &str) -> Result<String> {
+    let projects = projects::org_projects(env, org_id)?;
+    if projects.is_empty() {
+        return Err(CliError::general("No projects found in this organization.")
+            .with_hint("create one with `insforge create`"));
+    }
+    if !can_ask(env) {
+        return Err(cannot_ask(env, "--project-id", "no project was named")
+            .with_hint("see your projects and their ids with `insforge list`"));
+    }
+    let labels: Vec<String> = projects
+        .iter()
+        .map(|p| {
+            format!(
+                "{} ({}, {})",
+                projects::text(p, "name"),
+                projects::text(p, "region"),
+                projects::text(p, "status")
+            )
+        })
+        .collect();
+    match prompt::select("Select a project to link:", &labels)? {
+        Some(i) => Ok(projects::text(&projects[i], "id")),
+        None => Err(CliError::usage("no project selected")),
+    }
+}
+
+/// Whether questions may be asked: a terminal, and no `--json` (whose callers are scripts).
+pub(crate) fn can_ask(env: &Env) -> bool {
+    prompt::interactive() && !env.output.json_mode()
+}
+
+/// The error for a question that cannot be asked, naming the flag that answers it.
+pub(crate) fn cannot_ask(env: &Env, flag: &str, what: &str) -> CliError {
+    if env.output.json_mode() && prompt::interactive() {
+        CliError::usage(format!("{what}, and --json never asks")).with_hint(format!("pass {flag}"))
+    } else {
+        prompt::needs_flag(flag, what)
+    }
+}
+
+/// An informational line on stderr (human mode only).
+pub(crate) fn info(env: &Env, text: &str) {
+    if !env.output.json_mode() {
+        env.output.stderr_text(&format!("{text}\n"));
+    }
+}
+
+/// Remembers the organisation as the default in `~/.insforge/config.json`.
+pub(crate) fn save_default_org(env: &Env, org_id: &str) -> Result<()> {
+    let files = env.user_files()?;
+    let mut settings = files.load_settings()?;
+    if settings.default_org_id.as_deref() == Some(org_id) {
+        return Ok(());
+    }
+    settings.default_org_id = Some(org_id.to_owned());
+    files.save_settings(&settings)
+}
+
+/// `{frontend}/dashboard/project/{id}`; only ever printed, never fetched.
+pub(crate) fn dashboard_url(project_id: &str) -> String {
+    let frontend = std::env::var("INSFORGE_FRONTEND_URL")
+        .ok()
+        .map(|s| s.trim().trim_end_matches('/').to_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| DEFAULT_FRONTEND_URL.to_owned());
+    format!("{frontend}/dashboard/project/{project_id}")
+}
+
+pub(crate) fn check_auth(value: &str) -> Result<()> {
+    if AUTH_PROVIDERS.contains(&value) {
+        return Ok(());
+    }
+    Err(CliError::usage(format!(
+        "Invalid --auth \"{value}\". Valid: {}",
+        AUTH_PROVIDERS.join(", ")
+    )))
+}
+
+pub(crate) fn check_template(value: &str, valid: &[&str]) -> Result<()> {
+    if valid.contains(&value) {
+        return Ok(());
+    }
+    Err(CliError::usage(format!(
+        "Invalid template \"{value}\". Valid options: {}",
+        valid.join(", ")
+    )))
+}
+
+/// This version links and creates projects but does not download templates.
+pub(crate) fn templates_unavailable(what: &str) -> CliError {
+    CliError::usage(format!(
+        "templates are not available in this version of insforge, so {what} cannot be used"
+    ))
+    .with_hint("leave out the template; you can copy the template's files into the linked directory yourself")
+}
+
+/// `--guard` off/false/0/no/disabled (any case) → false; any other value or the bare flag →
+/// true.
+pub(crate) fn guard_value(value: &str) -> bool {
+    !matches!(
+        value.trim().to_ascii_lowercase().as_str(),
+        "off" | "false" | "0" | "no" | "disabled"
+    )
+}
+
+/// Sets `guard` as asked; without `--guard`, a guard setting already in this directory's link
+/// stays.
+fn apply_guard(env: &Env, config: &mut ProjectConfig, guard: Option<bool>) {
+    let kept = env
+        .project
+        .as_ref()
+        .filter(|p| p.root == env.cwd)
+        .and_then(|p| p.config.extra.get("guard").cloned());
+    match (guard, kept) {
+        (Some(on), _) => {
+            config.extra.insert("guard".into(), Value::Bool(on));
+        }
+        (None, Some(kept)) => {
+            config.extra.insert("guard".into(), kept);
+        }
+        (None, None) => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guard_values_read_like_the_official_tool() {
+        for off in ["off", "FALSE", "0", "no", "Disabled"] {
+            assert!(!guard_value(off), "{off}");
+        }
+        for on in ["on", "true", "1", "yes", "whatever"] {
+            assert!(guard_value(on), "{on}");
+        }
+    }
+
+    #[test]
+    fn flag_messages_are_the_official_ones() {
+        assert_eq!(
+            check_auth("clerk").unwrap_err().message,
+            "Invalid --auth \"clerk\". Valid: better-auth"
+        );
+        assert!(check_auth("better-auth").is_ok());
+        assert_eq!(
+            check_template("vue", &LINK_TEMPLATES).unwrap_err().message,
+            "Invalid template \"vue\". Valid options: react, nextjs, chatbot, crm, e-commerce, todo"
+        );
+        assert_eq!(
+            check_template("vue", &LINK_TEMPLATES)
+                .unwrap_err()
+                .kind
+                .exit_code(),
+            1
+        );
+    }
+
+    #[test]
+    fn the_dashboard_address_is_built_from_the_frontend() {
+        // INSFORGE_FRONTEND_URL is not set in unit tests.
+        if std::env::var_os("INSFORGE_FRONTEND_URL").is_none() {
+            assert_eq!(
+                dashboard_url("p1"),
+                "https://insforge.dev/dashboard/project/p1"
+            );
+        }
+    }
+
+    #[test]
+    fn the_link_answer_has_the_official_shape() {
+        let config = ProjectConfig::self_hosted("http://h/", "ik_x");
+        assert_eq!(
+            linked_json(&config),
+            json!({"success": true, "project": {"id": "fa4e0000-1234-5678-90ab-cd1234567890", "name": "oss-project", "region": "us-test"}})
+        );
     }
 }

@@ -21,6 +21,65 @@ pub fn unwrap(body: Value, key: &str) -> Value {
     }
 }
 
+/// Words a failed platform answer (`status`, raw body) for the caller's context; `None` leaves
+/// it to the general mapping of `api::errors`.
+pub type Refine<'a> = &'a dyn Fn(u16, &[u8]) -> Option<CliError>;
+
+/// No refinement: the general mapping.
+fn plain(_status: u16, _body: &[u8]) -> Option<CliError> {
+    None
+}
+
+/// The JSON of a platform answer; a failed one becomes `refine`'s error or the general one.
+fn answer_json(answer: crate::api::Answer, refine: Refine) -> Result<Value> {
+    if !(200..300).contains(&answer.status) {
+        if let Some(err) = refine(answer.status, &answer.body) {
+            return Err(err);
+        }
+        return Err(crate::api::errors::http_error(
+            insforge_plugin_api::abi::Target::PLATFORM,
+            answer.status,
+            &answer.body,
+        ));
+    }
+    serde_json::from_slice(&answer.body)
+        .map_err(|e| CliError::general(format!("the server sent invalid JSON: {e}")))
+}
+
+/// The `error` and `message` texts of a platform error body, joined (empty when it is not a
+/// JSON object).
+fn error_text(body: &[u8]) -> String {
+    let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) else {
+        return String::new();
+    };
+    ["error", "message"]
+        .iter()
+        .filter_map(|k| map.get(*k).and_then(Value::as_str))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Whether a 404 names a missing `what` ("Project not found") rather than a missing route
+/// ("Endpoint /projects/v1/x not found", which echoes the `route` path).
+pub fn names_missing(status: u16, body: &[u8], what: &str, route: &str) -> bool {
+    let text = error_text(body).to_lowercase();
+    status == 404 && text.contains(what) && text.contains("not found") && !text.contains(route)
+}
+
+/// For requests naming an organisation: a 404 naming it becomes "not found" (exit 4) with a
+/// pointer to the organisations the user has.
+fn unknown_org(org_id: &str) -> impl Fn(u16, &[u8]) -> Option<CliError> + '_ {
+    move |status, body| {
+        names_missing(status, body, "organization", "/organizations/v1").then(|| {
+            CliError::new(
+                crate::error::Kind::NotFound,
+                format!("Organization {org_id} not found."),
+            )
+            .with_hint("see your organizations with `insforge list`")
+        })
+    }
+}
+
 fn unexpected(what: &str) -> CliError {
     CliError::general(format!(
         "the platform's answer for {what} has an unexpected shape"
@@ -63,10 +122,14 @@ fn org_projects_path(org_id: &str) -> String {
     format!("/organizations/v1/{}/projects", encode_component(org_id))
 }
 
-/// `GET /organizations/v1/{org}/projects`.
+/// `GET /organizations/v1/{org}/projects`; an unknown organisation is "not found" (exit 4).
 pub fn org_projects(env: &Env, org_id: &str) -> Result<Vec<Value>> {
-    let body = env.json(Request::platform("GET", &org_projects_path(org_id)))?;
-    list(body, "projects", "the organization's projects")
+    let answer = env.send(Request::platform("GET", &org_projects_path(org_id)))?;
+    list(
+        answer_json(answer, &unknown_org(org_id))?,
+        "projects",
+        "the organization's projects",
+    )
 }
 
 /// The projects of several organisations, fetched together; the first failure fails all.
@@ -79,28 +142,26 @@ pub fn projects_of_all(env: &Env, org_ids: &[String]) -> Result<Vec<Vec<Value>>>
     let answers = net.runtime.block_on(futures_util::future::join_all(
         requests.iter().map(|r| net.client.send(r)),
     ));
+    if net.client.interrupt().is_set() {
+        return Err(CliError::new(
+            crate::error::Kind::Interrupted,
+            "interrupted",
+        ));
+    }
     answers
         .into_iter()
         .map(|answer| {
-            let answer = answer?;
-            if !(200..300).contains(&answer.status) {
-                return Err(crate::api::errors::http_error(
-                    insforge_plugin_api::abi::Target::PLATFORM,
-                    answer.status,
-                    &answer.body,
-                ));
-            }
-            let body: Value = serde_json::from_slice(&answer.body)
-                .map_err(|e| CliError::general(format!("the server sent invalid JSON: {e}")))?;
+            let body = answer_json(answer?, &plain)?;
             list(body, "projects", "the organization's projects")
         })
         .collect()
 }
 
 /// `POST /organizations/v1/{org}/projects`: the new project.
+/// An unknown organisation is "not found" (exit 4).
 pub fn create_project(env: &Env, org_id: &str, body: &Value) -> Result<Value> {
-    let answer = env.json(Request::platform("POST", &org_projects_path(org_id)).json(body))?;
-    project_object(answer)
+    let request = Request::platform("POST", &org_projects_path(org_id)).json(body);
+    project_object(answer_json(env.send(request)?, &unknown_org(org_id))?)
 }
 
 fn project_object(body: Value) -> Result<Value> {
@@ -132,6 +193,12 @@ pub fn access_key(env: &Env, project_id: &str) -> Result<String> {
 
 /// A project and its key, fetched together, as a link.
 pub fn fetch_link(env: &Env, project_id: &str) -> Result<ProjectConfig> {
+    fetch_link_refined(env, project_id, &plain)
+}
+
+/// [`fetch_link`], with failed answers worded by `refine` first (the project's answer is
+/// looked at before the key's).
+pub fn fetch_link_refined(env: &Env, project_id: &str, refine: Refine) -> Result<ProjectConfig> {
     let net = env.net()?;
     let described = Request::platform("GET", &project_path(project_id)).into_raw();
     let key = Request::platform(
@@ -142,19 +209,14 @@ pub fn fetch_link(env: &Env, project_id: &str) -> Result<ProjectConfig> {
     let (described, key) = net
         .runtime
         .block_on(async { tokio::join!(net.client.send(&described), net.client.send(&key)) });
-    let parse = |answer: crate::api::Answer| -> Result<Value> {
-        if !(200..300).contains(&answer.status) {
-            return Err(crate::api::errors::http_error(
-                insforge_plugin_api::abi::Target::PLATFORM,
-                answer.status,
-                &answer.body,
-            ));
-        }
-        serde_json::from_slice(&answer.body)
-            .map_err(|e| CliError::general(format!("the server sent invalid JSON: {e}")))
-    };
-    let project = project_object(parse(described?)?)?;
-    let key = parse(key?)?
+    if net.client.interrupt().is_set() {
+        return Err(CliError::new(
+            crate::error::Kind::Interrupted,
+            "interrupted",
+        ));
+    }
+    let project = project_object(answer_json(described?, refine)?)?;
+    let key = answer_json(key?, refine)?
         .get("access_api_key")
         .and_then(Value::as_str)
         .filter(|k| !k.is_empty())
@@ -210,6 +272,36 @@ mod tests {
             list(json!([{"id": "a"}]), "projects", "x").unwrap().len(),
             1
         );
+    }
+
+    #[test]
+    fn a_404_names_a_missing_resource_unless_it_echoes_the_route() {
+        let body = br#"{"error":"NOT_FOUND","message":"Project not found"}"#;
+        assert!(names_missing(404, body, "project", "/projects/v1"));
+        assert!(!names_missing(403, body, "project", "/projects/v1"));
+        assert!(!names_missing(
+            404,
+            body,
+            "organization",
+            "/organizations/v1"
+        ));
+        let route = br#"{"error":"NOT_FOUND","message":"Endpoint /projects/v1/x not found"}"#;
+        assert!(!names_missing(404, route, "project", "/projects/v1"));
+        assert!(!names_missing(
+            404,
+            b"<html>Not Found</html>",
+            "project",
+            "/projects/v1"
+        ));
+        let org = unknown_org("o1");
+        let err = org(
+            404,
+            br#"{"error":"NOT_FOUND","message":"Organization not found"}"#,
+        )
+        .unwrap();
+        assert_eq!(err.kind.exit_code(), 4);
+        assert_eq!(err.message, "Organization o1 not found.");
+        assert!(org(500, b"{}").is_none());
     }
 
     #[test]

@@ -3,10 +3,12 @@
 //! (snapshots under `snapshots/`).
 
 mod auth;
+mod create;
 mod db_errors;
 mod db_export_import;
 mod db_query;
 mod link;
+mod list;
 mod metadata;
 mod plugins;
 mod project_scope;

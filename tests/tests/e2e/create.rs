@@ -1,0 +1,319 @@
+//! `insforge create`: a new project on the fake platform, polled until active, then linked.
+
+use insforge_tests::kit::{Run, TestEnv, API_KEY};
+use insforge_tests::sandbox::platform::{ORG_ACME_ID, ORG_PERSONAL_ID};
+use insforge_tests::sandbox::{Fault, SandboxConfig};
+use serde_json::{json, Value};
+
+use crate::assert_json_failure;
+use crate::link::{config_json, logged_in, project_json, requests, run};
+
+/// The project the test created (the one the seed does not have).
+fn created(t: &TestEnv) -> Value {
+    t.sandbox()
+        .platform_projects()
+        .into_iter()
+        .find(|p| p["name"] == "my-app")
+        .expect("the project was created")
+}
+
+/// The run with the created project's random id and app key replaced by stable names.
+fn redacted(t: &TestEnv, run: &Run) -> String {
+    let project = created(t);
+    let id = project["id"].as_str().unwrap();
+    let appkey = project["appkey"].as_str().unwrap();
+    run.transcript()
+        .replace(id, "[PROJECT_ID]")
+        .replace(appkey, "[APPKEY]")
+}
+
+#[test]
+fn create_with_a_name_creates_waits_and_links() {
+    let mut t = logged_in(SandboxConfig::with_single_org);
+    t.env("INSFORGE_FRONTEND_URL", "http://127.0.0.1:3000/");
+    let run = run(&t, &["create", "--json", "--name", "my-app"]);
+    run.expect_code(0);
+    insta::with_settings!({ prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("create_json", redacted(&t, &run));
+    });
+
+    let project = created(&t);
+    let id = project["id"].as_str().unwrap();
+    assert_eq!(project["status"], "active");
+
+    // POST, then polls until active (the sandbox needs 1 s), then the key.
+    let seen = requests(&t);
+    assert_eq!(seen[0], "GET /organizations/v1");
+    assert_eq!(
+        seen[1],
+        format!("POST /organizations/v1/{ORG_ACME_ID}/projects")
+    );
+    let polls = seen[2..seen.len() - 1].to_vec();
+    assert!(polls.len() >= 2, "{seen:?}");
+    assert!(polls.iter().all(|p| *p == format!("GET /projects/v1/{id}")));
+    assert_eq!(
+        seen.last().unwrap(),
+        &format!("GET /projects/v1/{id}/access-api-key")
+    );
+    let post = t
+        .sandbox()
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST")
+        .unwrap();
+    assert_eq!(post.body, r#"{"name":"my-app"}"#);
+
+    // The link is written from the creation answer, privately, in the official key order.
+    let link = project_json(&t);
+    let keys: Vec<&str> = link
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "project_id",
+            "project_name",
+            "org_id",
+            "appkey",
+            "region",
+            "api_key",
+            "oss_host"
+        ]
+    );
+    assert_eq!(link["project_id"], id);
+    assert_eq!(link["project_name"], "my-app");
+    assert_eq!(link["org_id"], ORG_ACME_ID);
+    assert_eq!(link["region"], "us-east");
+    assert_eq!(link["api_key"], API_KEY);
+    assert_eq!(
+        link["oss_host"],
+        format!(
+            "https://{}.us-east.insforge.app",
+            project["appkey"].as_str().unwrap()
+        )
+    );
+    #[cfg(unix)]
+    assert_eq!(
+        crate::link::mode(&t.cwd().join(".insforge/project.json")),
+        0o600
+    );
+    assert_eq!(config_json(&t)["default_org_id"], ORG_ACME_ID);
+    assert!(!run.stdout.contains(API_KEY));
+}
+
+#[test]
+fn create_in_human_mode_reports_progress_on_stderr() {
+    let t = logged_in(|c| c);
+    let run = run(
+        &t,
+        &[
+            "create",
+            "--name",
+            "my-app",
+            "--org-id",
+            ORG_PERSONAL_ID,
+            "--region",
+            "eu-central",
+        ],
+    );
+    run.expect_code(0);
+    insta::with_settings!({ prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("create_human", redacted(&t, &run));
+    });
+    let post = t
+        .sandbox()
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST")
+        .unwrap();
+    assert_eq!(post.body, r#"{"name":"my-app","region":"eu-central"}"#);
+    assert_eq!(project_json(&t)["region"], "eu-central");
+    assert_eq!(config_json(&t)["default_org_id"], ORG_PERSONAL_ID);
+}
+
+#[test]
+fn create_without_a_name_and_no_terminal_names_the_flag() {
+    let t = logged_in(|c| c);
+    let run = run(&t, &["create", "--json", "--org-id", ORG_ACME_ID]);
+    let line = assert_json_failure(&run, 1, "USAGE_ERROR");
+    assert!(line["hint"].as_str().unwrap().contains("--name"), "{line}");
+    assert!(requests(&t).is_empty());
+
+    // The missing name is found before the missing login.
+    let anonymous = TestEnv::with_platform();
+    let run = self::run(&anonymous, &["create"]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("--name"), "{}", run.stderr);
+    assert!(requests(&anonymous).is_empty());
+}
+
+#[test]
+fn create_needs_a_login_before_any_request() {
+    let t = TestEnv::with_platform();
+    let run = run(&t, &["create", "--json", "--name", "my-app"]);
+    assert_json_failure(&run, 2, "AUTH_ERROR");
+    assert!(requests(&t).is_empty());
+}
+
+#[test]
+fn create_checks_its_flags_before_the_login() {
+    let t = TestEnv::with_platform();
+    for (args, message) in [
+        (
+            vec!["--template", "vue"],
+            "Invalid template \"vue\". Valid options: react, nextjs, chatbot, crm, e-commerce, todo, empty",
+        ),
+        (
+            vec!["--template", "react", "--marketplace", "shop"],
+            "--marketplace and --template are mutually exclusive",
+        ),
+        (
+            vec!["--marketplace", "Shop!"],
+            "Invalid --marketplace slug \"Shop!\". Slugs must match /^[a-z0-9][a-z0-9-]{0,99}$/.",
+        ),
+        (vec!["--auth", "clerk"], "Invalid --auth \"clerk\". Valid: better-auth"),
+        (
+            vec!["--name", "x"],
+            "Project name must be at least 2 safe characters (letters, numbers, hyphens).",
+        ),
+        (vec!["--template", "react"], "templates are not available"),
+    ] {
+        let mut all = vec!["create", "--json"];
+        if !args.contains(&"--name") {
+            all.extend(["--name", "my-app"]);
+        }
+        all.extend(args);
+        let run = run(&t, &all);
+        let line = assert_json_failure(&run, 1, "USAGE_ERROR");
+        assert!(
+            line["error"].as_str().unwrap().contains(message),
+            "{all:?}: {line}"
+        );
+    }
+    assert!(requests(&t).is_empty());
+}
+
+#[test]
+fn create_with_several_orgs_and_no_terminal_names_org_id() {
+    let t = logged_in(|c| c);
+    let run = run(&t, &["create", "--json", "--name", "my-app"]);
+    let line = assert_json_failure(&run, 1, "USAGE_ERROR");
+    assert!(
+        line["hint"].as_str().unwrap().contains("--org-id"),
+        "{line}"
+    );
+    assert_eq!(requests(&t), ["GET /organizations/v1"]);
+}
+
+#[test]
+fn create_tries_a_failing_status_check_again() {
+    let t = logged_in(|c| c.with_project_ready_delay(std::time::Duration::ZERO));
+    t.sandbox().add_fault(
+        Fault::answer("/projects/v1/*", 503, json!({"error": "UNAVAILABLE"}))
+            .method("GET")
+            .times(Some(2)),
+    );
+    let run = run(
+        &t,
+        &[
+            "create",
+            "--json",
+            "--name",
+            "my-app",
+            "--org-id",
+            ORG_ACME_ID,
+        ],
+    );
+    run.expect_code(0);
+    assert_eq!(run.json()["success"], true);
+}
+
+#[test]
+fn create_gives_up_when_the_status_check_keeps_failing() {
+    let t = logged_in(|c| c);
+    t.sandbox().add_fault(
+        Fault::answer(
+            "/projects/v1/*",
+            503,
+            json!({"error": "UNAVAILABLE", "message": "platform overloaded"}),
+        )
+        .method("GET")
+        .times(None),
+    );
+    let run = run(&t, &["create", "--name", "my-app", "--org-id", ORG_ACME_ID]);
+    let text = redacted(&t, &run);
+    insta::with_settings!({ prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("create_poll_failure", text);
+    });
+    // The first look and three more.
+    let polls = requests(&t)
+        .into_iter()
+        .filter(|r| r.starts_with("GET /projects/v1/"))
+        .count();
+    assert_eq!(polls, 4);
+    assert!(!t.cwd().join(".insforge").exists());
+    assert!(config_json(&t).get("default_org_id").is_none());
+}
+
+#[test]
+fn create_in_an_unknown_org_is_not_found() {
+    let t = logged_in(|c| c);
+    let run = run(
+        &t,
+        &["create", "--json", "--name", "my-app", "--org-id", "nope"],
+    );
+    let line = assert_json_failure(&run, 4, "NOT_FOUND");
+    assert_eq!(line["error"], "Organization nope not found.");
+}
+
+#[cfg(unix)]
+#[test]
+fn create_stops_cleanly_on_ctrl_c_while_waiting() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    let t = logged_in(|c| c.with_project_ready_delay(Duration::from_secs(600)));
+    let url = t.sandbox().base_url().to_owned();
+    let mut cmd = t.command(
+        t.cwd(),
+        &[
+            "create",
+            "--name",
+            "my-app",
+            "--org-id",
+            ORG_ACME_ID,
+            "--api-url",
+            &url,
+        ],
+    );
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = cmd.spawn().expect("insforge starts");
+
+    // Once it is polling, interrupt it as Ctrl-C would.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !requests(&t)
+        .iter()
+        .any(|r| r.starts_with("GET /projects/v1/"))
+    {
+        assert!(Instant::now() < deadline, "insforge never polled");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+    let started = Instant::now();
+    let out = child.wait_with_output().expect("insforge finishes");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(out.status.code(), Some(130));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(stderr.contains("--project-id"), "{stderr}");
+    assert!(!t.cwd().join(".insforge").exists());
+}
