@@ -39,10 +39,15 @@ pub(crate) fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
 
 /// The first value of a query parameter.
 pub(crate) fn query_param(query: Option<&str>, name: &str) -> Option<String> {
-    query_pairs(query)
-        .into_iter()
+    first_value(&query_pairs(query), name).map(str::to_owned)
+}
+
+/// The first value of `name` among pairs from [`query_pairs`].
+pub(crate) fn first_value<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
         .find(|(key, _)| key == name)
-        .map(|(_, value)| value)
+        .map(|(_, value)| value.as_str())
 }
 
 #[cfg(test)]

@@ -308,18 +308,25 @@ fn an_expired_access_token_is_refreshed_once_and_the_request_retried() {
     }
 }
 
-#[test]
-fn a_refused_refresh_exits_2_and_never_starts_a_browser_login() {
+/// A logged-in environment whose access token has expired and whose next refresh meets
+/// `fault`; also returns the credentials file's bytes before anything ran.
+fn expired_login_with_refresh_fault(fault: Fault) -> (TestEnv, Vec<u8>) {
     let t = TestEnv::with_platform();
     t.login();
     let before = std::fs::read(t.credentials_path()).unwrap();
     t.sandbox().expire_access_tokens();
-    t.sandbox().add_fault(Fault::answer(
+    t.sandbox().add_fault(fault);
+    t.sandbox().clear_requests();
+    (t, before)
+}
+
+#[test]
+fn a_refused_refresh_exits_2_and_never_starts_a_browser_login() {
+    let (t, before) = expired_login_with_refresh_fault(Fault::answer(
         "/api/oauth/v1/token",
         401,
         json!({"error": "invalid_grant", "error_description": "Refresh token is invalid or expired"}),
     ));
-    t.sandbox().clear_requests();
     let run = t.run(&["whoami"]);
     snapshot!("refresh_refused", run);
     assert!(!t.browser_log().exists(), "a browser was opened");
@@ -333,11 +340,7 @@ fn a_refused_refresh_exits_2_and_never_starts_a_browser_login() {
 
 #[test]
 fn a_refresh_failing_with_503_is_temporary_and_keeps_the_login_byte_for_byte() {
-    let t = TestEnv::with_platform();
-    t.login();
-    let before = std::fs::read(t.credentials_path()).unwrap();
-    t.sandbox().expire_access_tokens();
-    t.sandbox().add_fault(Fault::answer(
+    let (t, before) = expired_login_with_refresh_fault(Fault::answer(
         "/api/oauth/v1/token",
         503,
         json!({"error": "unavailable"}),
@@ -350,12 +353,8 @@ fn a_refresh_failing_with_503_is_temporary_and_keeps_the_login_byte_for_byte() {
 
 #[test]
 fn a_refresh_failing_on_the_network_is_temporary_too() {
-    let t = TestEnv::with_platform();
-    t.login();
-    let before = std::fs::read(t.credentials_path()).unwrap();
-    t.sandbox().expire_access_tokens();
-    t.sandbox()
-        .add_fault(Fault::drop_connection("/api/oauth/v1/token"));
+    let (t, before) =
+        expired_login_with_refresh_fault(Fault::drop_connection("/api/oauth/v1/token"));
     let run = t.run(&["whoami", "--json"]);
     let line = assert_json_failure(&run, 1, "NETWORK_ERROR");
     assert!(line["error"].as_str().unwrap().contains("temporary"));

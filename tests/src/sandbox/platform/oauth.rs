@@ -21,7 +21,7 @@ use super::store::{CodeRequest, DevicePoll, GrantError, TokenPair};
 use super::ACCESS_TOKEN_LIFETIME_SECS;
 use crate::sandbox::errors::json_response;
 use crate::sandbox::state::SandboxState;
-use crate::sandbox::url::query_pairs;
+use crate::sandbox::url::{first_value, query_pairs};
 
 /// The grant type of device-flow polling (RFC 8628).
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
@@ -60,12 +60,7 @@ impl IntoResponse for GrantError {
 /// PKCE challenge, redirect URI and client, and redirects back with `code` and `state`.
 async fn authorize(State(state): State<SandboxState>, RawQuery(query): RawQuery) -> Response {
     let pairs = query_pairs(query.as_deref());
-    let param = |name: &str| {
-        pairs
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
-    };
+    let param = |name: &str| first_value(&pairs, name);
     let client_id = param("client_id").unwrap_or("");
     let redirect_uri = param("redirect_uri").unwrap_or("");
     let challenge = param("code_challenge").unwrap_or("");
@@ -242,12 +237,7 @@ async fn device_authorization(State(state): State<SandboxState>, body: Bytes) ->
 /// person confirming the code in the dashboard would.
 async fn device_page(State(state): State<SandboxState>, RawQuery(query): RawQuery) -> Response {
     let pairs = query_pairs(query.as_deref());
-    let param = |name: &str| {
-        pairs
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
-    };
+    let param = |name: &str| first_value(&pairs, name);
     let Some(user_code) = param("user_code").filter(|code| !code.is_empty()) else {
         return page(
             StatusCode::BAD_REQUEST,
