@@ -23,7 +23,8 @@ pub(crate) fn run(cx: &mut Context<'_>, invocation: &Invocation) -> Result<()> {
         .error_for_status()?;
     let dump = Dump::from_body(&response.body)?;
 
-    match invocation.str("output") {
+    // `-o -` means stdout, as for every Unix tool that takes an output file.
+    match invocation.str("output").filter(|o| *o != "-") {
         Some(output) => {
             files::write_atomically(&files::resolve(cx, output), &dump.text)
                 .map_err(|e| Error::general(format!("cannot write {output}: {e}")))?;

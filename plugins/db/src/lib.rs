@@ -207,10 +207,13 @@ fn export_spec() -> CommandSpec {
                 .value_type(ValueType::Integer),
         )
         .arg(
-            ArgSpec::option("output", "Write the dump to FILE instead of stdout")
-                .short('o')
-                .value_name("FILE")
-                .value_type(ValueType::OutputFile),
+            ArgSpec::option(
+                "output",
+                "Write the dump to FILE instead of stdout (`-` is stdout)",
+            )
+            .short('o')
+            .value_name("FILE")
+            .value_type(ValueType::OutputFile),
         )
         .example(
             "insforge db export -o backup.sql",

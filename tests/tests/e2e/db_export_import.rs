@@ -49,6 +49,18 @@ fn export_without_output_prints_the_sql_and_with_json_the_answer() {
 }
 
 #[test]
+fn export_to_dash_writes_the_sql_to_stdout_and_no_file() {
+    let t = TestEnv::linked();
+    let answer =
+        json!({"format": "sql", "data": TRICKY_SQL, "timestamp": "2025-06-03T09:00:00.000Z"});
+    t.sandbox().add_fault(Fault::answer(EXPORT, 200, answer));
+    let run = t.run(&["db", "export", "-o", "-"]);
+    run.expect_code(0);
+    assert_eq!(run.stdout_bytes, TRICKY_SQL.as_bytes());
+    assert!(!t.cwd().join("-").exists(), "a file named - was written");
+}
+
+#[test]
 fn export_with_output_and_json_reports_the_file() {
     let t = TestEnv::linked();
     t.run(&[
