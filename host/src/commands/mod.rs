@@ -1,5 +1,6 @@
 //! The host's own commands, one module each, with their arguments beside their code.
 
+pub mod completion;
 pub mod create;
 pub mod current;
 pub mod link;
@@ -28,6 +29,7 @@ pub fn all() -> Vec<Command> {
         list::command(),
         metadata::command(),
         plugin::command(),
+        completion::command(),
     ]
 }
 
@@ -43,6 +45,7 @@ pub fn dispatch(env: &Env, name: &str, m: &ArgMatches) -> Option<Result<()>> {
         "list" => list::run(env, m),
         "metadata" => metadata::run(env, m),
         "plugin" => plugin::run(env, m),
+        "completion" => completion::run(env, m),
         _ => return None,
     })
 }

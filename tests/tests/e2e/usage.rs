@@ -49,3 +49,40 @@ fn help_lists_the_db_commands() {
     let t = TestEnv::new();
     snapshot!("db_help", t.run(&["db", "--help"]));
 }
+
+#[test]
+fn completion_scripts_cover_core_and_plugin_commands_and_parse() {
+    let t = TestEnv::new();
+    let bash = t.run(&["completion", "bash"]);
+    bash.expect_code(0);
+    for needle in [
+        "insforge__subcmd__login",
+        "--user-api-key",
+        "insforge__subcmd__db__subcmd__query",
+        "--unrestricted",
+    ] {
+        assert!(
+            bash.stdout.contains(needle),
+            "bash completion lacks {needle}"
+        );
+    }
+    let script = t.write("insforge.bash", &bash.stdout_bytes);
+    let checked = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .status()
+        .expect("bash runs");
+    assert!(
+        checked.success(),
+        "the bash completion script does not parse"
+    );
+    for shell in ["zsh", "fish", "powershell", "elvish"] {
+        let run = t.run(&["completion", shell]);
+        run.expect_code(0);
+        assert!(
+            run.stdout.contains("query"),
+            "{shell} completion lacks db query"
+        );
+    }
+    t.run(&["completion", "tcsh"]).expect_code(1);
+}
