@@ -27,6 +27,9 @@ pub struct Env<'a> {
     pub cwd: PathBuf,
     /// The nearest linked project at or above `cwd`.
     pub project: Option<Project>,
+    /// Why the nearest link could not be read, if it could not: reported by the commands that
+    /// need the link, so `link` can still replace a broken one.
+    pub project_error: Option<CliError>,
     net: OnceCell<Net>,
     target: OnceCell<ProjectConfig>,
 }
@@ -42,13 +45,18 @@ impl<'a> Env<'a> {
         output: &'a Output,
         globals: Globals,
         cwd: PathBuf,
-        project: Option<Project>,
+        project: std::result::Result<Option<Project>, CliError>,
     ) -> Self {
+        let (project, project_error) = match project {
+            Ok(project) => (project, None),
+            Err(err) => (None, Some(err)),
+        };
         Env {
             output,
             globals,
             cwd,
             project,
+            project_error,
             net: OnceCell::new(),
             target: OnceCell::new(),
         }
@@ -83,7 +91,7 @@ impl<'a> Env<'a> {
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https"));
         if parsed.is_none() {
-            return Err(CliError::usage(format!("the platform URL {url} is not an http(s) URL"))
+            return Err(CliError::usage(format!("the platform URL {url:?} is not an http(s) URL"))
                 .with_hint("check --api-url, INSFORGE_API_URL and platform_api_url in ~/.insforge/config.json"));
         }
         Ok(url.trim_end_matches('/').to_owned())
@@ -165,12 +173,19 @@ impl<'a> Env<'a> {
                 _ => self.cloud_project(&id)?,
             },
             None => self
-                .project
-                .as_ref()
+                .linked_project()?
                 .map(|p| p.config.clone())
                 .ok_or_else(CliError::not_linked)?,
         };
         Ok(self.target.get_or_init(|| config))
+    }
+
+    /// The nearest link, or the reason it could not be read.
+    pub fn linked_project(&self) -> Result<Option<&Project>> {
+        match &self.project_error {
+            Some(err) => Err(err.clone()),
+            None => Ok(self.project.as_ref()),
+        }
     }
 
     /// A cloud project's link, made in memory from the platform's description and key.
@@ -202,7 +217,7 @@ fn project_id_from_env() -> Option<String> {
 /// Runs the command line `args`; returns the exit code.
 pub fn main(args: Vec<OsString>) -> std::process::ExitCode {
     let scan = cli::prescan(&args);
-    init_logging(scan.verbose || debug_env());
+    init_logging(scan.verbose.max(u8::from(debug_env())));
     let output = Output::new(scan.json, scan.no_color);
     match run(args, &scan, &output) {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -216,8 +231,13 @@ pub fn main(args: Vec<OsString>) -> std::process::ExitCode {
 fn run(args: Vec<OsString>, scan: &Prescan, output: &Output) -> Result<()> {
     let cwd = std::env::current_dir()
         .map_err(|e| CliError::general(format!("cannot read the working directory: {e}")))?;
-    let project = project::find(&cwd)?;
-    let registry = Registry::discover(project.as_ref().map(|p| p.root.as_path()));
+    let project = project::find(&cwd);
+    let root = project
+        .as_ref()
+        .ok()
+        .and_then(|p| p.as_ref())
+        .map(|p| p.root.clone());
+    let registry = Registry::discover(root.as_deref());
 
     // Load only the plugin whose command runs; the full help needs every plugin's summary.
     let command = scan.command.as_deref();
@@ -225,6 +245,11 @@ fn run(args: Vec<OsString>, scan: &Prescan, output: &Output) -> Result<()> {
         Some(name) if registry.has(name) => Some((name.to_owned(), registry.load(name)?)),
         _ => None,
     };
+    if let Some(name) = command {
+        if loaded.is_none() && plugins::discovery::FEATURE_PLUGINS.contains(&name) {
+            return Err(missing_plugin(name, &registry));
+        }
+    }
     let specs = match (&loaded, command) {
         (Some((_, l)), _) => vec![l.spec.command.clone()],
         (None, None | Some("help")) => registry.all_specs(),
@@ -247,6 +272,24 @@ fn run(args: Vec<OsString>, scan: &Prescan, output: &Output) -> Result<()> {
     }
 }
 
+/// A feature command whose plugin is not installed: say so, rather than "unrecognized".
+fn missing_plugin(name: &str, registry: &Registry) -> CliError {
+    let mut found = registry.names();
+    found.sort();
+    let hint = if found.is_empty() {
+        "no plugins were found; see `insforge plugin list`".to_owned()
+    } else {
+        format!(
+            "plugins found: {}; see `insforge plugin list` for where insforge looks",
+            found.join(", ")
+        )
+    };
+    CliError::plugin(format!(
+        "the `{name}` commands come from the {name} plugin, which is not installed"
+    ))
+    .with_hint(hint)
+}
+
 /// clap's help and version go to stdout with exit 0; usage errors to stderr with exit 1 (clap's
 /// own code 2 would read as "not authenticated").
 fn clap_outcome(e: clap::Error, output: &Output) -> Result<()> {
@@ -257,16 +300,28 @@ fn clap_outcome(e: clap::Error, output: &Output) -> Result<()> {
         _ => {
             let rendered = e.render().to_string();
             output.stderr_text(&rendered);
-            let first = rendered
-                .lines()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("invalid usage")
-                .trim_start_matches("error: ")
-                .to_owned();
-            let mut err = CliError::usage(first);
+            let mut err = CliError::usage(usage_summary(&rendered));
             err.shown = true;
             Err(err)
         }
+    }
+}
+
+/// clap's error in one line for the `--json` error: its first paragraph (the message and the
+/// arguments it names), without the usage and help lines that follow.
+fn usage_summary(rendered: &str) -> String {
+    let paragraph: Vec<&str> = rendered
+        .lines()
+        .skip_while(|l| l.trim().is_empty())
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let text = paragraph.join(" ");
+    let text = text.trim_start_matches("error: ").trim();
+    if text.is_empty() {
+        "invalid usage".to_owned()
+    } else {
+        text.to_owned()
     }
 }
 
@@ -377,13 +432,19 @@ fn debug_env() -> bool {
     std::env::var_os("INSFORGE_DEBUG").is_some_and(|v| !v.is_empty() && v != "0")
 }
 
-/// `-v` (or `INSFORGE_DEBUG=1`) logs requests; `INSFORGE_LOG` takes a full filter.
-fn init_logging(verbose: bool) {
+/// `-v` (or `INSFORGE_DEBUG=1`) logs requests, `-vv` adds response headers, `-vvv` adds the
+/// HTTP and TLS libraries' logs; `INSFORGE_LOG` takes a full filter.
+fn init_logging(verbosity: u8) {
     use tracing_subscriber::EnvFilter;
     let filter = match std::env::var("INSFORGE_LOG") {
         Ok(f) if !f.is_empty() => EnvFilter::new(f),
-        _ if verbose => EnvFilter::new("insforge=debug"),
-        _ => return,
+        _ => match verbosity {
+            0 => return,
+            1 => EnvFilter::new("insforge=debug"),
+            2 => EnvFilter::new("insforge=trace"),
+            // Libraries' own logs, at levels that never show header values.
+            _ => EnvFilter::new("insforge=trace,reqwest=debug,hyper_util=debug,rustls=debug"),
+        },
     };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -392,4 +453,24 @@ fn init_logging(verbose: bool) {
         .without_time()
         .with_ansi(false)
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_usage_error_summary_keeps_the_arguments_it_names() {
+        let rendered = "error: the following required arguments were not provided:\n  <SQL>\n\n\
+                        Usage: insforge db query <SQL>\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            usage_summary(rendered),
+            "the following required arguments were not provided: <SQL>"
+        );
+        assert_eq!(
+            usage_summary("error: unexpected argument '--bogus' found\n\nUsage: x\n"),
+            "unexpected argument '--bogus' found"
+        );
+        assert_eq!(usage_summary(""), "invalid usage");
+    }
 }

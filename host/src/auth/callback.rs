@@ -112,7 +112,22 @@ fn judge(target: &str, expected_state: &str) -> (Visit, u16, &'static str, Strin
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.into_owned())
     };
+    let state_matches = |state: &str| constant_time_eq(state.as_bytes(), expected_state.as_bytes());
+    let mismatch = || {
+        (
+            Visit::Done(Err(CliError::general(
+                "State mismatch. Possible CSRF attack.",
+            )
+            .with_hint("nothing was stored; run `insforge login` again"))),
+            400,
+            "Authentication refused",
+            "This callback does not belong to the login in progress; it was refused.".to_owned(),
+        )
+    };
     if let Some(error) = param("error") {
+        if param("state").is_some_and(|s| !state_matches(&s)) {
+            return mismatch();
+        }
         let message = param("error_description").unwrap_or(error);
         let page = format!("The platform reported: {message}. You can close this window.");
         return (
@@ -130,22 +145,17 @@ fn judge(target: &str, expected_state: &str) -> (Visit, u16, &'static str, Strin
             "The callback is missing its code or state.".into(),
         );
     };
-    if !constant_time_eq(state.as_bytes(), expected_state.as_bytes()) {
-        return (
-            Visit::Done(Err(CliError::general(
-                "State mismatch. Possible CSRF attack.",
-            )
-            .with_hint("nothing was stored; run `insforge login` again"))),
-            400,
-            "Authentication refused",
-            "This callback does not belong to the login in progress; it was refused.".into(),
-        );
+    if !state_matches(&state) {
+        return mismatch();
     }
+    // The code still has to be exchanged, so the page does not claim success yet.
     (
         Visit::Done(Ok(code)),
         200,
-        "Authentication successful",
-        "You are logged in to the InsForge CLI. You can close this window.".into(),
+        "Login received",
+        "The InsForge CLI is finishing your login. You can close this window and return to \
+         the terminal."
+            .into(),
     )
 }
 
@@ -240,6 +250,16 @@ mod tests {
         let (r, _) =
             outcome("/callback?error=access_denied&error_description=No+way&code=x&state=st");
         assert_eq!(r.unwrap().unwrap_err().message, "login failed: No way");
+    }
+
+    #[test]
+    fn an_error_callback_with_a_foreign_state_is_a_mismatch() {
+        let (r, status) = outcome("/callback?error=access_denied&state=other");
+        assert_eq!(
+            r.unwrap().unwrap_err().message,
+            "State mismatch. Possible CSRF attack."
+        );
+        assert_eq!(status, 400);
     }
 
     #[test]

@@ -207,6 +207,7 @@ fn start_device(env: &Env) -> Result<PendingDevice> {
             .with_hint("use `insforge login` or `insforge login --user-api-key` instead"));
         }
         let message = field(parsed.as_ref(), "message")
+            .or_else(|| field(parsed.as_ref(), "error_description"))
             .or(error)
             .unwrap_or_else(|| format!("Device authorization failed (HTTP {})", answer.status));
         return Err(CliError::general(message));
@@ -237,7 +238,7 @@ fn start_device(env: &Env) -> Result<PendingDevice> {
         client_id: session.client_id().to_owned(),
     };
     let files = session.files();
-    crate::config::fs::create_private_dir(&files.dir, 0o700)?;
+    files.ensure_dir()?;
     write_json(&files.pending_device_path(), &pending, Some(0o600))?;
     Ok(pending)
 }
@@ -284,6 +285,15 @@ fn poll_device(env: &Env, pending: &PendingDevice) -> Result<Credentials> {
         if (200..300).contains(&answer.status) {
             return tokens(parsed.as_ref(), "the device login");
         }
+        if answer.status >= 500 || answer.status == 429 {
+            // The login is still pending on the platform; a passing failure does not end it.
+            tracing::debug!("device poll answered HTTP {}, will retry", answer.status);
+            continue;
+        }
+        let described = |error: &str| {
+            field(parsed.as_ref(), "error_description")
+                .map_or_else(|| error.to_owned(), |d| format!("{error}: {d}"))
+        };
         match field(parsed.as_ref(), "error").as_deref() {
             Some("authorization_pending") => {}
             Some("slow_down") => interval += 5.0,
@@ -294,7 +304,7 @@ fn poll_device(env: &Env, pending: &PendingDevice) -> Result<Credentials> {
                 ))
             }
             Some("expired_token") => return Err(expired()),
-            Some(other) => return Err(CliError::general(other.to_owned())),
+            Some(other) => return Err(CliError::general(described(other))),
             None => {
                 return Err(CliError::general(format!(
                     "Token polling failed (HTTP {})",
@@ -313,12 +323,25 @@ pub fn password(env: &Env, email: &str, password: &str) -> Result<Credentials> {
     let answer = send(env, &request, None)?;
     let parsed = body_json(&answer);
     if !(200..300).contains(&answer.status) {
-        let message = field(parsed.as_ref(), "error")
-            .unwrap_or_else(|| "Login failed. Check your email and password.".to_owned());
-        let kind = if (400..500).contains(&answer.status) {
-            Kind::NotAuthenticated
+        let rejected = (400..500).contains(&answer.status) && answer.status != 429;
+        let (kind, fallback) = if rejected {
+            (
+                Kind::NotAuthenticated,
+                "Login failed. Check your email and password.".to_owned(),
+            )
         } else {
-            Kind::Http
+            (
+                Kind::Http,
+                format!(
+                    "the platform could not log you in (HTTP {}); try again later",
+                    answer.status
+                ),
+            )
+        };
+        let message = match field(parsed.as_ref(), "error") {
+            Some(error) if !rejected => format!("{error} (HTTP {})", answer.status),
+            Some(error) => error,
+            None => fallback,
         };
         let mut err = CliError::new(kind, message);
         if kind == Kind::NotAuthenticated {

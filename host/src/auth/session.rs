@@ -93,6 +93,13 @@ impl Session {
         Ok(cache.clone().flatten())
     }
 
+    /// Reads the credentials file again (another process may have rewritten it).
+    fn reload(&self) -> Result<Option<Credentials>> {
+        let fresh = self.files.load_credentials()?;
+        *self.cache.lock().unwrap_or_else(|p| p.into_inner()) = Some(fresh.clone());
+        Ok(fresh)
+    }
+
     /// Stores new credentials and remembers them for the rest of the run.
     pub fn store(&self, credentials: &Credentials) -> Result<()> {
         self.files.save_credentials(credentials)?;
@@ -151,10 +158,14 @@ impl Session {
                 "set a fresh token, or unset INSFORGE_ACCESS_TOKEN to use your stored login",
             ));
         }
-        let mut creds = self.credentials()?.ok_or_else(not_logged_in)?;
+        // Other insforge processes (parallel CI steps, an agent's tools) may be renewing the
+        // same login: the platform rotates refresh tokens, so only one may use it. Under the
+        // lock, the file on disk is the truth.
+        let _across_processes = self.files.lock_credentials()?;
+        let mut creds = self.reload()?.ok_or_else(not_logged_in)?;
         if let Some(current) = creds.bearer() {
             if current != rejected {
-                // Another request of this run has refreshed already.
+                // Another request of this run, or another process, has renewed it already.
                 return Ok(current.to_owned());
             }
         }

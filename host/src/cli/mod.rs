@@ -35,7 +35,8 @@ pub struct Prescan {
     pub command: Option<String>,
     pub json: bool,
     pub no_color: bool,
-    pub verbose: bool,
+    /// How many `-v`: 1 logs requests, 2 adds response headers, 3 logs every library too.
+    pub verbose: u8,
 }
 
 pub fn prescan(args: &[OsString]) -> Prescan {
@@ -52,7 +53,9 @@ pub fn prescan(args: &[OsString]) -> Prescan {
             a if a.starts_with("--") => {}
             a if a.starts_with('-') && a.len() > 1 => {
                 if a[1..].chars().all(|c| c == 'v') {
-                    scan.verbose = true;
+                    scan.verbose = scan
+                        .verbose
+                        .saturating_add(u8::try_from(a.len() - 1).unwrap_or(u8::MAX));
                 }
             }
             a => {
@@ -113,7 +116,7 @@ pub fn root(plugins: &[CommandSpec]) -> Command {
                 .long("verbose")
                 .global(true)
                 .action(ArgAction::Count)
-                .help("Log requests to stderr (-vv for more); secrets are never shown"),
+                .help("Log requests to stderr (-vv adds response headers, -vvv connection logs); secrets are never shown"),
         )
         .arg(
             Arg::new("no-color")
@@ -148,7 +151,8 @@ mod tests {
         assert_eq!(s.command.as_deref(), Some("db"));
         assert!(s.json);
         assert_eq!(scan(&["-vv", "db"]).command.as_deref(), Some("db"));
-        assert!(scan(&["-vv", "db"]).verbose);
+        assert_eq!(scan(&["-vv", "db"]).verbose, 2);
+        assert_eq!(scan(&["-v", "db", "-v"]).verbose, 2);
         assert_eq!(scan(&["--", "db"]).command, None);
     }
 

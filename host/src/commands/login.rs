@@ -2,7 +2,7 @@
 //!
 //! Only this command ever opens a browser or starts a callback server.
 
-use std::io::BufRead;
+use std::io::{BufRead, IsTerminal};
 use std::time::Duration;
 
 use clap::{value_parser, Arg, ArgAction, ArgGroup, ArgMatches, Command};
@@ -79,13 +79,15 @@ pub fn run(env: &Env, m: &ArgMatches) -> Result<()> {
         no_browser: m.get_flag("no-browser"),
         timeout: Duration::from_secs(*m.get_one::<u64>("timeout").unwrap_or(&300)),
     };
+    // Built before any prompt, so Ctrl-C during one gives the terminal back.
+    env.net_with(m.get_one::<String>("client-id").map(String::as_str))?;
     // Check what can be checked before any request.
     let api_key = match m.get_one::<String>("user-api-key") {
         Some(key) => Some(api_key_argument(key)?),
         None => None,
     };
-    // Built before any prompt, so Ctrl-C during one gives the terminal back.
-    env.net_with(m.get_one::<String>("client-id").map(String::as_str))?;
+    // A login that cannot be stored is not worth asking the platform for.
+    env.user_files()?.check_writable()?;
     let email_login = if m.get_flag("email") {
         Some(email_and_password()?)
     } else {
@@ -146,15 +148,25 @@ fn report(env: &Env, credentials: &Credentials) -> Result<()> {
 /// The key from `--user-api-key`, read from stdin for `-`.
 fn api_key_argument(value: &str) -> Result<String> {
     let key = if value == "-" {
-        let mut line = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .map_err(|e| CliError::general(format!("cannot read the key from stdin: {e}")))?;
-        line.trim_end_matches(['\r', '\n']).to_owned()
+        if std::io::stdin().is_terminal() {
+            // Typed or pasted on a terminal: hidden, like a password.
+            prompt::password("User API key")?
+        } else {
+            let mut line = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .map_err(|e| CliError::general(format!("cannot read the key from stdin: {e}")))?;
+            line
+        }
     } else {
         value.to_owned()
     };
+    let key = key.trim().to_owned();
+    if key.is_empty() {
+        return Err(CliError::usage("no user API key was given")
+            .with_hint("pass --user-api-key uak_..., or pipe the key into --user-api-key -"));
+    }
     if !key.starts_with("uak_") {
         return Err(
             CliError::usage("Invalid API key — must start with \"uak_\".")

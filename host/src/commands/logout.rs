@@ -12,27 +12,39 @@ pub fn command() -> Command {
 
 pub fn run(env: &Env, _m: &ArgMatches) -> Result<()> {
     let files = env.user_files()?;
-    files.remove(&files.credentials_path())?;
+    let was_logged_in = files.remove(&files.credentials_path())?;
     files.remove(&files.pending_device_path())?;
-    // The default organisation belongs to the account that logged out.
+    // The default organisation belongs to the account that logged out. A broken config.json
+    // does not undo the logout; it is only reported.
     if files.config_path().is_file() {
-        let mut settings = files.load_settings()?;
-        if settings
-            .default_org_id
-            .take()
-            .is_some_and(|id| !id.is_empty())
-        {
-            files.save_settings(&settings)?;
+        match files.load_settings() {
+            Ok(mut settings) => {
+                if settings
+                    .default_org_id
+                    .take()
+                    .is_some_and(|id| !id.is_empty())
+                {
+                    files.save_settings(&settings)?;
+                }
+            }
+            Err(e) => env
+                .output
+                .warning(&format!("could not remove default_org_id: {}", e.message)),
         }
     }
     if std::env::var("INSFORGE_ACCESS_TOKEN").is_ok_and(|t| !t.trim().is_empty()) {
         env.output
             .warning("INSFORGE_ACCESS_TOKEN is still set, so commands stay logged in with it");
     }
+    let message = if was_logged_in {
+        "Logged out successfully"
+    } else {
+        "Not logged in; nothing to remove"
+    };
     if env.output.json_mode() {
         env.output
-            .json_value(&json!({"success": true, "message": "Logged out successfully"}))
+            .json_value(&json!({"success": true, "message": message}))
     } else {
-        env.output.success("Logged out successfully.")
+        env.output.success(&format!("{message}."))
     }
 }

@@ -12,8 +12,10 @@ pub fn command() -> Command {
 }
 
 pub fn run(env: &Env, _m: &ArgMatches) -> Result<()> {
-    env.session()?.require_login()?;
+    let session = env.session()?;
+    session.require_login()?;
     let user = profile(env)?;
+    remember(env, &user);
     if env.output.json_mode() {
         return env.output.json_value(&user);
     }
@@ -29,4 +31,21 @@ pub fn run(env: &Env, _m: &ArgMatches) -> Result<()> {
         }
     }
     env.output.record(&fields)
+}
+
+/// Fills in the stored user when the login could not read the profile and stored the
+/// placeholder, unless this profile came from `INSFORGE_ACCESS_TOKEN` (maybe someone else's).
+fn remember(env: &Env, user: &Value) {
+    let Ok(session) = env.session() else { return };
+    if session.uses_env_token() {
+        return;
+    }
+    if let Ok(Some(mut creds)) = session.credentials() {
+        if creds.identity().is_none() {
+            creds.user = Some(user.clone());
+            if let Err(e) = session.store(&creds) {
+                tracing::debug!("could not update the stored user: {}", e.message);
+            }
+        }
+    }
 }

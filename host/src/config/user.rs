@@ -52,9 +52,41 @@ impl UserFiles {
 
     /// Stores the login: 0600, in a 0700 directory, atomically.
     pub fn save_credentials(&self, credentials: &Credentials) -> Result<()> {
-        create_private_dir(&self.dir, 0o700)?;
+        self.ensure_dir()?;
         restrict_dir(&self.dir);
         write_json(&self.credentials_path(), credentials, Some(0o600))
+    }
+
+    /// Holds an exclusive lock shared by every insforge process of this user until the file
+    /// is dropped: renewing the login happens under it.
+    pub fn lock_credentials(&self) -> Result<std::fs::File> {
+        self.ensure_dir()?;
+        let path = self.dir.join(".credentials.lock");
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).truncate(false).write(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options
+            .open(&path)
+            .map_err(|e| io_error("open", &path, e))?;
+        file.lock().map_err(|e| io_error("lock", &path, e))?;
+        Ok(file)
+    }
+
+    /// Creates `~/.insforge` (0700) if needed, with an error that names it.
+    pub fn ensure_dir(&self) -> Result<()> {
+        create_private_dir(&self.dir, 0o700).map_err(|e| io_error("create", &self.dir, e))
+    }
+
+    /// Fails early, before anything is asked of the platform, when the login could not be
+    /// stored: `~/.insforge` cannot be created or written.
+    pub fn check_writable(&self) -> Result<()> {
+        self.ensure_dir()?;
+        tempfile::Builder::new()
+            .prefix(".insforge-check-")
+            .tempfile_in(&self.dir)
+            .map(drop)
+            .map_err(|e| io_error("write to", &self.dir, e))
     }
 
     /// The settings; a missing file reads as the defaults.
@@ -63,7 +95,7 @@ impl UserFiles {
     }
 
     pub fn save_settings(&self, settings: &Settings) -> Result<()> {
-        create_private_dir(&self.dir, 0o700)?;
+        self.ensure_dir()?;
         let mode = existing_mode(&self.config_path()).unwrap_or(0o644);
         write_json(&self.config_path(), settings, Some(mode))
     }
@@ -73,10 +105,7 @@ impl UserFiles {
         match std::fs::remove_file(path) {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(CliError::general(format!(
-                "cannot remove {}: {e}",
-                path.display()
-            ))),
+            Err(e) => Err(io_error("remove", path, e)),
         }
     }
 }
@@ -215,24 +244,38 @@ pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => {
-            return Err(CliError::general(format!(
-                "cannot read {}: {e}",
-                path.display()
-            )))
-        }
+        Err(e) => return Err(io_error("read", path, e)),
     };
     serde_json::from_str(&text).map(Some).map_err(|e| {
-        CliError::general(format!("{} is not valid JSON: {e}", path.display()))
-            .with_hint("fix or remove the file")
+        let what = match e.classify() {
+            serde_json::error::Category::Data => "has a field of the wrong type",
+            _ => "is not valid JSON",
+        };
+        CliError::general(format!(
+            "{} {what} (line {}, column {})",
+            path.display(),
+            e.line(),
+            e.column()
+        ))
+        .with_hint("fix or remove the file")
     })
+}
+
+/// An I/O error that names what was being done, and to which path.
+fn io_error(action: &str, path: &Path, err: std::io::Error) -> CliError {
+    let hint = match err.kind() {
+        std::io::ErrorKind::PermissionDenied => {
+            format!("check that you own {} and can write to it", path.display())
+        }
+        _ => "check the path and the free space".to_owned(),
+    };
+    CliError::general(format!("cannot {action} {}: {err}", path.display())).with_hint(hint)
 }
 
 /// Writes `value` the official tool's way: two-space indentation, no trailing newline.
 pub fn write_json<T: Serialize>(path: &Path, value: &T, mode: Option<u32>) -> Result<()> {
     let text = serde_json::to_string_pretty(value).map_err(|e| CliError::general(e.to_string()))?;
-    write_atomic(path, text.as_bytes(), mode)
-        .map_err(|e| CliError::general(format!("cannot write {}: {e}", path.display())))
+    write_atomic(path, text.as_bytes(), mode).map_err(|e| io_error("write", path, e))
 }
 
 #[cfg(unix)]

@@ -10,6 +10,20 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+/// The feature areas InsForge's own plugins cover; a command named after one whose plugin is
+/// missing says so instead of "unrecognized subcommand".
+pub const FEATURE_PLUGINS: &[&str] = &[
+    "db",
+    "functions",
+    "storage",
+    "deployments",
+    "secrets",
+    "schedules",
+    "diagnose",
+    "logs",
+    "docs",
+];
+
 /// Commands of the host itself; a plugin cannot take their names.
 pub const CORE_COMMANDS: &[&str] = &[
     "login",

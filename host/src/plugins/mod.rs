@@ -46,6 +46,15 @@ impl Registry {
         self.chosen.contains_key(name) && !CORE_COMMANDS.contains(&name)
     }
 
+    /// The names of the plugins found (core command names excluded).
+    pub fn names(&self) -> Vec<String> {
+        self.chosen
+            .keys()
+            .filter(|name| !CORE_COMMANDS.contains(&name.as_str()))
+            .cloned()
+            .collect()
+    }
+
     /// Loads the plugin `name`; failures exit 6 with the one-line reason.
     pub fn load(&self, name: &str) -> Result<Loaded> {
         let candidate = self

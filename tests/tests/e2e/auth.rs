@@ -415,7 +415,7 @@ fn no_secret_appears_in_output_or_verbose_logs() {
     login.expect_code(0);
     let creds = t.credentials();
     t.sandbox().expire_access_tokens();
-    let whoami = t.run(&["whoami", "-v"]);
+    let whoami = t.run(&["whoami", "-vvv"]);
     whoami.expect_code(0);
     let refreshed = t.credentials();
     let key_login = TestEnv::with_platform();
@@ -485,4 +485,126 @@ fn api_url_flag_beats_the_environment_which_beats_config_json() {
         line["error"].as_str().unwrap().contains("127.0.0.1:9"),
         "{line}"
     );
+}
+
+#[test]
+fn parallel_commands_with_an_expired_token_share_one_refresh() {
+    let t = TestEnv::with_platform();
+    t.login();
+    t.sandbox().expire_access_tokens();
+    t.sandbox().clear_requests();
+    // Separate processes, as in parallel CI steps: the platform rotates refresh tokens, so
+    // only one of them may renew the login; the others must pick up its result.
+    let runs: Vec<_> = (0..4).map(|_| t.spawn(&["whoami", "--json"])).collect();
+    for run in runs {
+        run.finish(&t).expect_code(0);
+    }
+    let refreshes = paths_of(&t)
+        .iter()
+        .filter(|p| *p == "POST /api/oauth/v1/token")
+        .count();
+    assert_eq!(refreshes, 1, "{:?}", paths_of(&t));
+}
+
+#[test]
+fn a_login_that_could_not_be_stored_is_not_asked_for() {
+    let t = TestEnv::with_platform();
+    // ~/.insforge exists as a file, so nothing can be stored under it (even as root).
+    std::fs::write(t.home().join(".insforge"), "not a directory").unwrap();
+    let run = t.run_with_env(
+        &["login", "--email", "--json"],
+        &[
+            ("INSFORGE_EMAIL", "ada@example.com"),
+            ("INSFORGE_PASSWORD", "pw"),
+        ],
+    );
+    let line = assert_json_failure(&run, 1, "UNKNOWN_ERROR");
+    assert!(
+        line["error"].as_str().unwrap().contains(".insforge"),
+        "the error names the path: {line}"
+    );
+    assert!(t.sandbox().requests().is_empty(), "nothing may be sent");
+}
+
+#[test]
+fn a_server_error_on_password_login_does_not_blame_the_password() {
+    let t = TestEnv::with_platform();
+    t.sandbox().add_fault(Fault::answer(
+        "/auth/v1/login",
+        500,
+        json!({"error": "db down"}),
+    ));
+    let run = t.run_with_env(
+        &["login", "--email"],
+        &[
+            ("INSFORGE_EMAIL", "ada@example.com"),
+            ("INSFORGE_PASSWORD", "pw"),
+        ],
+    );
+    snapshot!("login_email_server_error", run);
+}
+
+#[test]
+fn device_login_survives_a_passing_server_error_while_polling() {
+    let t = TestEnv::with_platform();
+    t.sandbox().add_fault(Fault::answer(
+        "/api/oauth/v1/token",
+        500,
+        json!({"error": "boom"}),
+    ));
+    let mut login = t.spawn(&["login", "--device", "--no-browser"]);
+    let url = login.wait_for_line(|l| l.starts_with("http"));
+    // Let the first poll meet the fault, then approve.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let (status, _) = get(&url, true);
+    assert_eq!(status, 200);
+    login.finish(&t).expect_code(0);
+}
+
+#[test]
+fn user_api_key_from_stdin_is_trimmed_and_empty_stdin_is_refused() {
+    let t = TestEnv::with_platform();
+    let run = t.run_with_stdin(
+        &["login", "--user-api-key", "-"],
+        format!("  {USER_API_KEY}  \r\n").as_bytes(),
+    );
+    run.expect_code(0);
+    assert_eq!(t.credentials()["user_api_key"], USER_API_KEY);
+    let empty = TestEnv::with_platform();
+    let run = empty.run_with_stdin(&["login", "--user-api-key", "-", "--json"], b"");
+    let line = assert_json_failure(&run, 1, "USAGE_ERROR");
+    assert_eq!(line["error"], "no user API key was given");
+    assert!(empty.sandbox().requests().is_empty());
+}
+
+#[test]
+fn logout_with_a_broken_config_still_logs_out_and_says_what_it_left() {
+    let t = TestEnv::with_platform();
+    t.login();
+    std::fs::write(t.home().join(".insforge/config.json"), "{broken").unwrap();
+    let run = t.run(&["logout"]);
+    run.expect_code(0);
+    assert!(
+        run.stderr.contains("could not remove default_org_id"),
+        "{}",
+        run.stderr
+    );
+    assert!(!t.credentials_path().exists());
+    snapshot!("logout_not_logged_in", t.run(&["logout"]));
+}
+
+#[test]
+fn whoami_fills_in_a_user_the_login_could_not_read() {
+    let t = TestEnv::with_platform();
+    let (access, refresh) = t.sandbox().issue_tokens();
+    std::fs::create_dir_all(t.home().join(".insforge")).unwrap();
+    std::fs::write(
+        t.credentials_path(),
+        json!({"access_token": access, "refresh_token": refresh,
+               "user": {"id": "", "name": "", "email": "", "avatar_url": null, "email_verified": true}})
+        .to_string(),
+    )
+    .unwrap();
+    t.run(&["whoami"]).expect_code(0);
+    assert_eq!(t.credentials()["user"]["email"], TEST_USER_EMAIL);
 }

@@ -86,3 +86,45 @@ fn completion_scripts_cover_core_and_plugin_commands_and_parse() {
     }
     t.run(&["completion", "tcsh"]).expect_code(1);
 }
+
+#[test]
+fn json_usage_errors_name_the_arguments_involved() {
+    let t = TestEnv::new();
+    let run = t.run(&["db", "query", "--json"]);
+    let line = assert_json_failure(&run, 1, "USAGE_ERROR");
+    assert!(line["error"].as_str().unwrap().contains("<SQL>"), "{line}");
+    let run = t.run(&["login", "--device", "--email", "--json"]);
+    let line = assert_json_failure(&run, 1, "USAGE_ERROR");
+    assert!(
+        line["error"].as_str().unwrap().contains("--email"),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_feature_whose_plugin_is_missing_says_so_and_exits_6() {
+    let t = TestEnv::new();
+    snapshot!("missing_plugin", t.run(&["functions", "list"]));
+}
+
+#[test]
+fn a_broken_link_file_is_reported_but_link_can_replace_it() {
+    let t = TestEnv::new();
+    t.write(".insforge/project.json", "{bad");
+    let run = t.run(&["db", "tables", "--json"]);
+    let line = assert_json_failure(&run, 1, "UNKNOWN_ERROR");
+    assert!(
+        line["error"].as_str().unwrap().contains("project.json"),
+        "{line}"
+    );
+    t.run(&[
+        "link",
+        "--api-base-url",
+        "http://127.0.0.1:9",
+        "--api-key",
+        "ik_x",
+    ])
+    .expect_code(0);
+    let text = std::fs::read_to_string(t.cwd().join(".insforge/project.json")).unwrap();
+    assert!(text.contains("\"oss_host\": \"http://127.0.0.1:9\""));
+}
