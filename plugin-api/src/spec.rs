@@ -151,6 +151,14 @@ pub struct ArgSpec {
     /// For [`ValueType::InputFile`]: `-` reads stdin.
     #[serde(default)]
     pub allow_stdin: bool,
+    /// For [`ValueType::Integer`]: the smallest value accepted (ABI 1.0 hosts from this
+    /// version on check it before anything is sent; older ones ignore it, so a plugin still
+    /// checks what it relies on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<i64>,
+    /// For [`ValueType::Integer`]: the largest value accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<i64>,
 }
 
 impl PluginSpec {
@@ -256,6 +264,8 @@ impl ArgSpec {
             hidden: false,
             aliases: Vec::new(),
             allow_stdin: false,
+            min: None,
+            max: None,
         }
     }
 
@@ -323,6 +333,15 @@ impl ArgSpec {
         S: Into<String>,
     {
         self.allowed_values = values.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Makes the argument an integer between `min` and `max` (inclusive), checked by the host
+    /// before anything is sent.
+    pub fn range(mut self, min: i64, max: i64) -> Self {
+        self.value_type = ValueType::Integer;
+        self.min = Some(min);
+        self.max = Some(max);
         self
     }
 

@@ -74,7 +74,8 @@ fn to_clap_arg(spec: &ArgSpec) -> Arg {
     };
     if spec.kind != ArgKind::Switch {
         if spec.value_type == ValueType::Integer {
-            arg = arg.value_parser(clap::value_parser!(i64));
+            let (min, max) = (spec.min.unwrap_or(i64::MIN), spec.max.unwrap_or(i64::MAX));
+            arg = arg.value_parser(clap::value_parser!(i64).range(min..=max));
         }
         if !spec.allowed_values.is_empty() {
             arg = arg.value_parser(clap::builder::PossibleValuesParser::new(

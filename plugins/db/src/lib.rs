@@ -204,7 +204,7 @@ fn export_spec() -> CommandSpec {
         .arg(
             ArgSpec::option("row-limit", "Export at most N rows per table (1 to 10000)")
                 .value_name("N")
-                .value_type(ValueType::Integer),
+                .range(1, 10_000),
         )
         .arg(
             ArgSpec::option(

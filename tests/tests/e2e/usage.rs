@@ -128,3 +128,17 @@ fn a_broken_link_file_is_reported_but_link_can_replace_it() {
     let text = std::fs::read_to_string(t.cwd().join(".insforge/project.json")).unwrap();
     assert!(text.contains("\"oss_host\": \"http://127.0.0.1:9\""));
 }
+
+#[test]
+fn an_out_of_range_number_is_refused_before_the_link_is_looked_at() {
+    // Not linked: the argument error comes first (exit 1), not "not linked" (exit 3).
+    let t = TestEnv::new();
+    let run = t.run(&["db", "export", "--row-limit", "0", "--json"]);
+    let line = assert_json_failure(&run, 1, "USAGE_ERROR");
+    assert!(
+        line["error"].as_str().unwrap().contains("1..=10000"),
+        "{line}"
+    );
+    t.run(&["db", "export", "--row-limit", "10001"])
+        .expect_code(1);
+}
