@@ -1,8 +1,10 @@
 //! `login`, `logout`, `whoami`, the stored login and its one refresh, against the sandbox's
 //! fake platform.
 
-use insforge_tests::kit::TestEnv;
-use insforge_tests::sandbox::platform::{TEST_USER_EMAIL, USER_API_KEY};
+use insforge_tests::kit::{TestEnv, API_KEY};
+use insforge_tests::sandbox::platform::{
+    ORG_ACME_ID, PROJECT_TODO_ID, TEST_USER_EMAIL, USER_API_KEY,
+};
 use insforge_tests::sandbox::Fault;
 use serde_json::json;
 
@@ -421,6 +423,24 @@ fn no_secret_appears_in_output_or_verbose_logs() {
     let key_login = TestEnv::with_platform();
     let key_run = key_login.run(&["login", "-v", "--user-api-key", USER_API_KEY]);
     key_run.expect_code(0);
+    // The project commands handle the project's API key (the sandbox's own key).
+    let list = t.run(&["list", "-v"]);
+    list.expect_code(0);
+    let link = t.run(&["link", "-v", "--project-id", PROJECT_TODO_ID]);
+    link.expect_code(0);
+    let current = t.run(&["current", "-v", "--json"]);
+    current.expect_code(0);
+    let create = t.run(&[
+        "create",
+        "-v",
+        "--name",
+        "secret-check",
+        "--org-id",
+        ORG_ACME_ID,
+    ]);
+    create.expect_code(0);
+    let logout = t.run(&["logout", "-v"]);
+    logout.expect_code(0);
 
     let secrets = [
         password.to_owned(),
@@ -429,8 +449,11 @@ fn no_secret_appears_in_output_or_verbose_logs() {
         refreshed["access_token"].as_str().unwrap().to_owned(),
         refreshed["refresh_token"].as_str().unwrap().to_owned(),
         USER_API_KEY.to_owned(),
+        API_KEY.to_owned(),
     ];
-    for run in [&login, &whoami, &key_run] {
+    for run in [
+        &login, &whoami, &key_run, &list, &link, &current, &create, &logout,
+    ] {
         for secret in &secrets {
             assert!(
                 !run.stdout.contains(secret.as_str()),
