@@ -58,9 +58,26 @@ pub fn http_error(target: Target, status: u16, body: &[u8]) -> CliError {
             _ => "check the project's API key (`insforge link`)",
         });
     }
+    if let Some(hint) = server_error_hint(status) {
+        err = err.with_hint(hint);
+    }
     match code {
         Some(code) => err.with_code(code),
         None => err,
+    }
+}
+
+/// Context for a 5xx answer, whose message alone may be terse (`kaput`) or only a code. A 500 is
+/// often for good (the backend answers a SQL runtime error such as a division by zero with 500),
+/// so it is not called temporary; the other 5xx (a gateway, an unavailable or overloaded server)
+/// usually are.
+fn server_error_hint(status: u16) -> Option<String> {
+    match status {
+        500 => Some("the server answered HTTP 500".to_owned()),
+        501..=599 => Some(format!(
+            "the server answered HTTP {status}; this is usually temporary, try again"
+        )),
+        _ => None,
     }
 }
 
@@ -202,6 +219,35 @@ mod tests {
         assert_eq!(e.kind.exit_code(), 1);
         assert_eq!(e.message, "request failed with HTTP status 502");
         assert_eq!(e.json_code(), "HTTP_ERROR");
+    }
+
+    #[test]
+    fn server_errors_say_which_status_came_back() {
+        let e = http_error(Target::PLATFORM, 503, br#"{"message":"kaput"}"#);
+        assert_eq!(e.message, "kaput");
+        assert_eq!(
+            e.hints,
+            ["the server answered HTTP 503; this is usually temporary, try again"]
+        );
+        let e = err(
+            502,
+            r#"{"error":"BAD_GATEWAY","message":"kaput","nextActions":"Wait a minute."}"#,
+        );
+        assert_eq!(
+            e.hints,
+            [
+                "Wait a minute.",
+                "the server answered HTTP 502; this is usually temporary, try again"
+            ]
+        );
+        // A 500 is often for good (a SQL runtime error): it is not called temporary.
+        let e = err(
+            500,
+            r#"{"error":"INTERNAL_ERROR","message":"division by zero"}"#,
+        );
+        assert_eq!(e.hints, ["the server answered HTTP 500"]);
+        assert!(err(429, "{}").hints.is_empty());
+        assert!(err(409, r#"{"message":"dup"}"#).hints.is_empty());
     }
 
     #[test]

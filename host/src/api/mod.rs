@@ -1,8 +1,9 @@
 //! The host's HTTP client: every request any plugin makes goes through here.
 //!
 //! It adds credentials for the target (the project API key for the backend, the user's token for
-//! the platform, nothing for absolute URLs), timeouts and retries of idempotent requests that never
-//! reached the server, and logs each request with `-v`, never showing a secret.
+//! the platform, nothing for absolute URLs) and timeouts, retries idempotent requests (`GET`,
+//! `HEAD`) that never reached the server or were answered 502, 503 or 504, and logs each request
+//! with `-v`, never showing a secret.
 
 pub mod errors;
 
@@ -23,7 +24,13 @@ use crate::error::{CliError, Kind, Result};
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 /// Longer than the backend's own 30 s statement timeout, so its answer arrives first.
 const READ_TIMEOUT: Duration = Duration::from_secs(120);
+/// Waits before the retries of an idempotent request whose connection was never established.
 const RETRY_DELAYS: [Duration; 2] = [Duration::from_millis(250), Duration::from_millis(750)];
+/// Waits before the retries of an idempotent request answered 502, 503 or 504, unless the answer
+/// says how long to wait (`Retry-After`, capped at [`MAX_RETRY_AFTER`]).
+const UNAVAILABLE_DELAYS: [Duration; 2] = [Duration::from_millis(500), Duration::from_millis(1500)];
+/// The longest `Retry-After` honoured: a command should fail rather than hang for minutes.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// Ctrl-C, shared between the signal handler and in-flight requests.
 #[derive(Debug, Default)]
@@ -132,8 +139,11 @@ impl Client {
         self.send_once(request, Some(&renewed)).await
     }
 
-    /// Sends a request once (apart from retries of requests that never reached the server),
-    /// with `bearer` as the platform token.
+    /// Sends a request once, apart from the retries of idempotent requests (`GET`, `HEAD`): those
+    /// are sent again, at most twice, when the connection was never established or the answer
+    /// was 502, 503 or 504 (a proxy or a server that is briefly unavailable). Other methods are
+    /// never repeated: re-sending SQL or an import could run it twice. `bearer` is the platform
+    /// token.
     pub async fn send_once(&self, request: &HttpRequest, bearer: Option<&str>) -> Result<Answer> {
         let url = self.url_for(request)?;
         let method = method_of(request)?;
@@ -148,24 +158,52 @@ impl Client {
                 r = self.http.execute(built) => r,
                 () = self.interrupt.wait() => return Err(interrupted()),
             };
+            let retries_left = idempotent && attempt < RETRY_DELAYS.len();
             match sent {
                 Ok(response) => {
+                    let status = response.status().as_u16();
                     tracing::debug!(
-                        status = response.status().as_u16(),
+                        status,
                         elapsed_ms = started.elapsed().as_millis() as u64,
                         "<- {} {}",
                         method,
                         redact_url(&url)
                     );
-                    return self.read(request, response).await;
+                    if !(retries_left && retryable_status(status)) {
+                        return self.read(request, response).await;
+                    }
+                    let wait =
+                        retry_after(response.headers()).unwrap_or(UNAVAILABLE_DELAYS[attempt]);
+                    drop(response);
+                    tracing::debug!(
+                        "{method} {} answered {status}; retrying in {:.1} s ({} of {})",
+                        redact_url(&url),
+                        wait.as_secs_f64(),
+                        attempt + 1,
+                        UNAVAILABLE_DELAYS.len()
+                    );
+                    self.pause(wait).await?;
                 }
-                Err(err) if idempotent && err.is_connect() && attempt < RETRY_DELAYS.len() => {
-                    tracing::debug!("retrying {method} {} after: {err}", redact_url(&url));
-                    tokio::time::sleep(RETRY_DELAYS[attempt]).await;
-                    attempt += 1;
+                Err(err) if retries_left && err.is_connect() => {
+                    tracing::debug!(
+                        "retrying {method} {} after: {err} ({} of {})",
+                        redact_url(&url),
+                        attempt + 1,
+                        RETRY_DELAYS.len()
+                    );
+                    self.pause(RETRY_DELAYS[attempt]).await?;
                 }
                 Err(err) => return Err(errors::transport_error(&err, &url)),
             }
+            attempt += 1;
+        }
+    }
+
+    /// Waits before a retry, unless Ctrl-C comes first.
+    async fn pause(&self, wait: Duration) -> Result<()> {
+        tokio::select! {
+            () = tokio::time::sleep(wait) => Ok(()),
+            () = self.interrupt.wait() => Err(interrupted()),
         }
     }
 
@@ -332,6 +370,25 @@ fn method_of(request: &HttpRequest) -> Result<reqwest::Method> {
         .map_err(|_| CliError::plugin(format!("invalid HTTP method `{}`", request.method)))
 }
 
+/// Statuses that mean "not now" rather than "no": a gateway or a server briefly unavailable.
+fn retryable_status(status: u16) -> bool {
+    matches!(status, 502..=504)
+}
+
+/// How long the answer asks to wait before the retry: `Retry-After` in seconds, capped at
+/// [`MAX_RETRY_AFTER`]. An HTTP date (rare from APIs) or an unreadable value is ignored, and the
+/// usual wait applies.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let text = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    let seconds: f64 = text.trim().parse().ok()?;
+    if !seconds.is_finite() || seconds < 0.0 {
+        return None;
+    }
+    Some(Duration::from_secs_f64(
+        seconds.min(MAX_RETRY_AFTER.as_secs_f64()),
+    ))
+}
+
 fn interrupted() -> CliError {
     CliError::new(Kind::Interrupted, "interrupted")
 }
@@ -469,6 +526,36 @@ mod tests {
     fn header_names_are_logged_in_title_case() {
         assert_eq!(title_case("authorization"), "Authorization");
         assert_eq!(title_case("x-api-key"), "X-Api-Key");
+    }
+
+    #[test]
+    fn only_gateway_and_unavailable_statuses_are_retried() {
+        for status in [502, 503, 504] {
+            assert!(retryable_status(status), "{status}");
+        }
+        for status in [200, 400, 404, 429, 500, 501, 505] {
+            assert!(!retryable_status(status), "{status}");
+        }
+    }
+
+    #[test]
+    fn retry_after_is_read_in_seconds_and_capped() {
+        let wait = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                reqwest::header::RETRY_AFTER,
+                HeaderValue::from_str(value).unwrap(),
+            );
+            retry_after(&headers)
+        };
+        assert_eq!(wait("2"), Some(Duration::from_secs(2)));
+        assert_eq!(wait(" 0 "), Some(Duration::ZERO));
+        assert_eq!(wait("0.5"), Some(Duration::from_millis(500)));
+        assert_eq!(wait("3600"), Some(MAX_RETRY_AFTER));
+        assert_eq!(wait("1e300"), Some(MAX_RETRY_AFTER));
+        assert_eq!(wait("-1"), None);
+        assert_eq!(wait("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+        assert_eq!(retry_after(&HeaderMap::new()), None);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 use crate::app::Env;
 use crate::commands::link::{self, Org};
 use crate::commands::projects;
-use crate::config::project;
+use crate::config::project::{self, ProjectConfig};
 use crate::error::{CliError, Kind, Result};
 use crate::prompt;
 
@@ -32,8 +32,9 @@ const POLL_INTERVAL: Duration = Duration::from_secs(1);
 /// How long to wait for a new project to become active.
 const POLL_TIMEOUT: Duration = Duration::from_secs(120);
 /// Consecutive passing failures (5xx, 429, network) of the status check that are tried again
-/// before `create` gives up; the official tool gives up at the first.
-const TRANSIENT_RETRIES: u32 = 3;
+/// before `create` gives up; the official tool gives up at the first. The HTTP client already
+/// retries each look twice on 502, 503 and 504, so one more round is enough.
+const TRANSIENT_RETRIES: u32 = 1;
 
 pub fn command() -> Command {
     Command::new("create")
@@ -95,6 +96,7 @@ pub fn run(env: &Env, m: &ArgMatches) -> Result<()> {
     // Every flag is checked first, before the login and before any request.
     check_flags(arg("template"), arg("marketplace"), arg("auth"))?;
     let name = arg("name").map(sanitize_name).transpose()?;
+    project::refuse_home(&env.cwd, "create")?;
     if name.is_none() && !link::can_ask(env) {
         return Err(link::cannot_ask(env, "--name", "the project needs a name")
             .with_hint("for example --name my-app"));
@@ -103,10 +105,16 @@ pub fn run(env: &Env, m: &ArgMatches) -> Result<()> {
 
     env.session()?.require_login()?;
     let org = link::choose_org(env, arg("org-id"))?;
-    let name = match name {
-        Some(name) => name,
+    let (given, name) = match name {
+        Some(name) => (arg("name").unwrap_or_default().to_owned(), name),
         None => ask_name(env)?,
     };
+    if name != given {
+        env.output.warning(&format!(
+            "using the project name \"{name}\", cleaned from {given:?}: a name has only letters, \
+             digits, '.', '_' and '-'"
+        ));
+    }
 
     let mut body = Map::new();
     body.insert("name".into(), json!(name));
@@ -136,12 +144,13 @@ pub fn run(env: &Env, m: &ArgMatches) -> Result<()> {
     progress.next(env, "Waiting for project to become active...");
     let linked = wait_until_active(env, &id).and_then(|()| finish(env, &org, &created));
     progress.clear();
-    let config = linked.map_err(|err| created_but(err, &id))?;
+    let (config, replaced) = linked.map_err(|err| created_but(err, &id))?;
     link::save_default_org(env, &org.id)?;
+    link::warn_replaced(env, replaced.as_ref());
 
     let dashboard = link::dashboard_url(&config.project_id);
     if env.output.json_mode() {
-        return env.output.json_value(&json!({
+        env.output.json_value(&json!({
             "success": true,
             "project": {
                 "id": config.project_id,
@@ -151,25 +160,29 @@ pub fn run(env: &Env, m: &ArgMatches) -> Result<()> {
             },
             "template": "empty",
             "urls": { "dashboard": dashboard },
-        }));
+        }))?;
+    } else {
+        env.output.success(&format!(
+            "Project \"{}\" created and linked",
+            config.project_name
+        ))?;
+        env.output.line(&format!("Dashboard: {dashboard}"))?;
     }
-    env.output.success(&format!(
-        "Project \"{}\" created and linked",
-        config.project_name
-    ))?;
-    env.output.line(&format!("Dashboard: {dashboard}"))
+    link::hint_gitignore(env);
+    Ok(())
 }
 
-/// Fetches the new project's key and writes the link from the creation answer.
-fn finish(env: &Env, org: &Org, created: &Value) -> Result<project::ProjectConfig> {
+/// Fetches the new project's key and writes the link from the creation answer; also returns
+/// the link to another project it replaced.
+fn finish(env: &Env, org: &Org, created: &Value) -> Result<(ProjectConfig, Option<ProjectConfig>)> {
     let id = projects::text(created, "id");
     let key = projects::access_key(env, &id)?;
     let mut config = projects::link_config(created, key);
     if config.org_id.is_empty() {
         config.org_id = org.id.clone();
     }
-    project::save(&env.cwd, &config)?;
-    Ok(config)
+    let replaced = link::write_link(env, &config)?;
+    Ok((config, replaced))
 }
 
 /// Errors after the project exists say so, and how to link it later.
@@ -230,6 +243,8 @@ const NAME_RULE: &str =
 
 /// The official tool's name cleaning: the last path component, every character outside
 /// `[A-Za-z0-9._-]` turned into `-`, runs of `.` made one; at least 2 characters, not `.`.
+/// Unlike the official tool, a name left without any ASCII letter or digit (`名前` → `--`) is
+/// refused rather than sent.
 fn sanitize_name(raw: &str) -> Result<String> {
     let last = raw
         .trim_end_matches(['/', '\\'])
@@ -250,6 +265,11 @@ fn sanitize_name(raw: &str) -> Result<String> {
     }
     if name.chars().count() < 2 || name == "." || name == ".." {
         return Err(CliError::usage(NAME_RULE).with_hint("for example --name my-app"));
+    }
+    if !name.chars().any(|c| c.is_ascii_alphanumeric()) {
+        return Err(CliError::usage(NAME_RULE).with_hint(format!(
+            "{raw:?} would become \"{name}\": use ASCII letters or digits, for example --name my-app"
+        )));
     }
     Ok(name)
 }
@@ -274,14 +294,17 @@ fn default_name(dir: &std::path::Path) -> Option<String> {
     (name.chars().count() >= 2).then_some(name)
 }
 
-fn ask_name(env: &Env) -> Result<String> {
+/// The name typed at the prompt, and what it becomes.
+fn ask_name(env: &Env) -> Result<(String, String)> {
     let answer = prompt::text("Project name:", default_name(&env.cwd), |s: &String| {
         if s.trim().chars().count() < 2 {
             return Err("Name must be at least 2 characters".to_owned());
         }
         sanitize_name(s.trim()).map(drop).map_err(|e| e.message)
     })?;
-    sanitize_name(answer.trim())
+    let answer = answer.trim().to_owned();
+    let name = sanitize_name(&answer)?;
+    Ok((answer, name))
 }
 
 /// Looks at the project until it is active: at once, then every [`POLL_INTERVAL`], for at most
@@ -395,8 +418,20 @@ mod tests {
             let err = sanitize_name(bad).unwrap_err();
             assert_eq!(err.message, NAME_RULE, "{bad}");
         }
-        // One non-ASCII character becomes one dash; two make a valid (if dull) name.
-        assert_eq!(sanitize_name("éé").unwrap(), "--");
+        // Each non-ASCII character becomes a dash; the name keeps its ASCII letters.
+        assert_eq!(sanitize_name("Ünïcödé 名前").unwrap(), "-n-c-d----");
+    }
+
+    #[test]
+    fn a_name_without_any_ascii_letter_or_digit_is_refused() {
+        for bad in ["éé", "名前", "-- --", "._.", "🙂🙂"] {
+            let err = sanitize_name(bad).unwrap_err();
+            assert_eq!(err.message, NAME_RULE, "{bad}");
+            assert_eq!(err.kind.exit_code(), 1);
+            assert!(err.hints[0].contains("ASCII letters or digits"), "{bad}");
+        }
+        assert_eq!(sanitize_name("a-").unwrap(), "a-");
+        assert_eq!(sanitize_name("名前2").unwrap(), "--2");
     }
 
     #[test]

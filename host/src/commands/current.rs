@@ -1,5 +1,6 @@
-//! `insforge current`: who is logged in and which project this directory is linked to. Reads
-//! files only (no network) and never shows a token or the project's API key.
+//! `insforge current`: who is logged in and which project this directory is linked to, and the
+//! project `INSFORGE_PROJECT_ID` selects instead when it is set. Reads files only (no network)
+//! and never shows a token or the project's API key.
 
 use clap::{ArgMatches, Command};
 use serde_json::{json, Value};
@@ -21,6 +22,11 @@ pub fn run(env: &Env, _m: &ArgMatches) -> Result<()> {
     let authenticated = env_token || credentials.as_ref().is_some_and(|c| c.usable());
     let user = credentials.and_then(|c| c.user);
     let default_org = settings.default_org_id.filter(|s| !s.is_empty());
+    // As `Env::target_project` reads it: set and not blank.
+    let project_id_env = std::env::var("INSFORGE_PROJECT_ID")
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty());
     let project = match &env.project {
         Some(p) => {
             let mut value =
@@ -34,12 +40,16 @@ pub fn run(env: &Env, _m: &ArgMatches) -> Result<()> {
     };
 
     if env.output.json_mode() {
-        return env.output.json_value(&json!({
+        let mut doc = json!({
             "authenticated": authenticated,
             "user": user,
             "default_org_id": default_org,
             "project": project.as_ref().map(|(v, _)| v),
-        }));
+        });
+        if let (Some(id), Value::Object(map)) = (&project_id_env, &mut doc) {
+            map.insert("project_id_env".into(), json!(id));
+        }
+        return env.output.json_value(&doc);
     }
 
     let mut out = String::from("\n  InsForge CLI Context\n\n");
@@ -85,6 +95,14 @@ pub fn run(env: &Env, _m: &ArgMatches) -> Result<()> {
             out.push_str(&line("Linked in", &p.root.display().to_string()));
         }
         None => out.push_str(&line("Project", "(not linked — run `insforge link`)")),
+    }
+    if let Some(id) = &project_id_env {
+        let how = if project.is_some() {
+            "INSFORGE_PROJECT_ID, used instead of the link"
+        } else {
+            "INSFORGE_PROJECT_ID, used by project commands"
+        };
+        out.push_str(&format!("  Project ID env: {} ({how})\n", sanitize(id)));
     }
     out.push('\n');
     env.output.stdout_bytes(out.as_bytes())

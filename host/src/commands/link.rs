@@ -4,6 +4,8 @@
 //! Also the home of what `create` shares with it: choosing an organisation, the template and
 //! auth flags, `--guard`, and the dashboard address.
 
+use std::path::Path;
+
 use clap::{Arg, ArgMatches, Command};
 use serde_json::{json, Value};
 
@@ -77,7 +79,10 @@ pub fn command() -> Command {
                 .value_name("STATE")
                 .num_args(0..=1)
                 .default_missing_value("on")
-                .help("Turn the guard for destructive commands on (bare flag) or off (off, false, 0, no, disabled)"),
+                .help(
+                    "Record the official tool's guard setting in the link: on (bare flag) or off \
+                     (off, false, 0, no, disabled). This version does not enforce the guard",
+                ),
         )
         .after_help(
             "Examples:\n  \
@@ -99,6 +104,7 @@ pub fn run(env: &Env, m: &ArgMatches) -> Result<()> {
         return Err(templates_unavailable(&format!("--template {template}")));
     }
     let guard = arg("guard").map(guard_value);
+    project::refuse_home(&env.cwd, "link")?;
 
     match (arg("api-base-url"), arg("api-key")) {
         (Some(url), Some(key)) => return link_self_hosted(env, url, key, guard),
@@ -151,12 +157,16 @@ fn link_self_hosted(env: &Env, url: &str, key: &str, guard: Option<bool>) -> Res
 
     let mut config = ProjectConfig::self_hosted(url, key);
     apply_guard(env, &mut config, guard);
-    project::save(&env.cwd, &config)?;
+    let replaced = write_link(env, &config)?;
+    warn_replaced(env, replaced.as_ref());
     if env.output.json_mode() {
-        return env.output.json_value(&linked_json(&config));
+        env.output.json_value(&linked_json(&config))?;
+    } else {
+        env.output
+            .success(&format!("Linked to direct project at {}", config.oss_host))?;
     }
-    env.output
-        .success(&format!("Linked to direct project at {}", config.oss_host))
+    hint_gitignore(env);
+    Ok(())
 }
 
 fn link_cloud(
@@ -193,20 +203,226 @@ fn link_cloud(
         }
     }
     apply_guard(env, &mut config, guard);
-    project::save(&env.cwd, &config)?;
+    let replaced = write_link(env, &config)?;
     if let Some(org) = &org {
         save_default_org(env, &org.id)?;
     }
+    warn_replaced(env, replaced.as_ref());
 
     if env.output.json_mode() {
-        return env.output.json_value(&linked_json(&config));
+        env.output.json_value(&linked_json(&config))?;
+    } else {
+        env.output.success(&format!(
+            "Linked to project \"{}\" ({}.{})",
+            config.project_name, config.appkey, config.region
+        ))?;
+        env.output
+            .line(&format!("Dashboard: {}", dashboard_url(&config.project_id)))?;
     }
-    env.output.success(&format!(
-        "Linked to project \"{}\" ({}.{})",
-        config.project_name, config.appkey, config.region
-    ))?;
+    hint_gitignore(env);
+    Ok(())
+}
+
+/// Writes the link in the working directory; returns the link it replaced there when that one
+/// was to another project.
+pub(crate) fn write_link(env: &Env, config: &ProjectConfig) -> Result<Option<ProjectConfig>> {
+    let previous = project::read_at(&env.cwd);
+    project::save(&env.cwd, config)?;
+    Ok(previous.filter(|old| !same_project(old, config)))
+}
+
+/// Whether two links lead to the same project: the same cloud project, or the same self-hosted
+/// backend (every self-hosted link has the same sentinel id).
+fn same_project(a: &ProjectConfig, b: &ProjectConfig) -> bool {
+    let host = |c: &ProjectConfig| c.oss_host.trim_end_matches('/').to_owned();
+    a.project_id == b.project_id && (!a.is_self_hosted() || host(a) == host(b))
+}
+
+/// `replacing the link to <name> (<id>)` (a self-hosted backend by its URL) on stderr.
+pub(crate) fn warn_replaced(env: &Env, replaced: Option<&ProjectConfig>) {
+    let Some(old) = replaced else { return };
+    let which = if old.is_self_hosted() || old.project_id.is_empty() {
+        &old.oss_host
+    } else {
+        &old.project_id
+    };
+    let name = if old.project_name.is_empty() {
+        "a project"
+    } else {
+        &old.project_name
+    };
     env.output
-        .line(&format!("Dashboard: {}", dashboard_url(&config.project_id)))
+        .warning(&format!("replacing the link to {name} ({which})"));
+}
+
+/// After a link is written: a `hint:` when git would pick up `.insforge/` (which holds the API
+/// key). The `.gitignore` is only read, never edited.
+pub(crate) fn hint_gitignore(env: &Env) {
+    if let Some(hint) = gitignore_advice(&env.cwd) {
+        env.output.hint(&hint);
+    }
+}
+
+/// What to tell the user when `.insforge/` under `root` is not kept out of git: `None` when a
+/// `.gitignore` (in `root` or a parent up to the repository's root) covers it, or when neither
+/// a repository nor a `.gitignore` is in sight.
+fn gitignore_advice(root: &Path) -> Option<String> {
+    let mut dirs = Vec::new();
+    let mut repo = None;
+    for dir in root.ancestors() {
+        dirs.push(dir);
+        if dir.join(".git").exists() {
+            repo = Some(dir);
+            break;
+        }
+    }
+    if repo.is_none() {
+        // Outside a repository, only the directory's own .gitignore says anything.
+        dirs.truncate(1);
+    }
+    let files: Vec<(&Path, String)> = dirs
+        .iter()
+        .filter_map(|dir| {
+            let text = std::fs::read_to_string(dir.join(".gitignore")).ok()?;
+            Some((*dir, text))
+        })
+        .collect();
+    if repo.is_none() && files.is_empty() {
+        return None;
+    }
+    // Outermost first, so a nearer file's later lines win, as in git.
+    let mut ignored = false;
+    for (dir, text) in files.iter().rev() {
+        let relative = root.strip_prefix(dir).unwrap_or(Path::new(""));
+        let mut parts: Vec<String> = relative
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        parts.push(".insforge".to_owned());
+        if let Some(verdict) = gitignore_verdict(text, &parts) {
+            ignored = verdict;
+        }
+    }
+    if ignored {
+        return None;
+    }
+    let advice = "holds the project's API key and should not be committed";
+    Some(match files.first() {
+        Some((dir, _)) => format!(
+            ".insforge/ {advice}: add a line `.insforge/` to {}",
+            dir.join(".gitignore").display()
+        ),
+        None => format!(
+            ".insforge/ {advice}: create {} with a line `.insforge/`",
+            repo.unwrap_or(root).join(".gitignore").display()
+        ),
+    })
+}
+
+/// Whether one `.gitignore`'s lines ignore the directory `parts` (relative to that file, ending
+/// in `.insforge`) or its `project.json`: `Some(true)` ignored, `Some(false)` re-included by a
+/// `!` line, `None` when no line is about it. The last matching line wins, as in git.
+fn gitignore_verdict(text: &str, parts: &[String]) -> Option<bool> {
+    // Every directory on the way (an ignored parent ignores .insforge too), then the file.
+    let mut paths: Vec<(String, bool)> = (1..=parts.len())
+        .map(|n| (parts[..n].join("/"), true))
+        .collect();
+    paths.push((format!("{}/project.json", parts.join("/")), false));
+
+    let mut verdict = None;
+    for line in text.lines() {
+        let line = line.trim_end();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (negated, pattern) = match line.strip_prefix('!') {
+            Some(rest) => (true, rest),
+            None => (false, line),
+        };
+        let (dir_only, pattern) = match pattern.strip_suffix('/') {
+            Some(rest) => (true, rest),
+            None => (false, pattern),
+        };
+        if pattern.is_empty() {
+            continue;
+        }
+        let anchored = pattern.contains('/');
+        let pattern = pattern.strip_prefix('/').unwrap_or(pattern);
+        let hit = paths.iter().any(|(path, is_dir)| {
+            if dir_only && !is_dir {
+                return false;
+            }
+            let subject = if anchored {
+                path.as_str()
+            } else {
+                path.rsplit('/').next().unwrap_or(path)
+            };
+            glob(pattern.as_bytes(), subject.as_bytes())
+        });
+        if hit {
+            verdict = Some(!negated);
+        }
+    }
+    verdict
+}
+
+/// gitignore's globs: `*` and `?` within one path component, `**` across them, `[...]` classes,
+/// `\` escapes.
+fn glob(pattern: &[u8], text: &[u8]) -> bool {
+    match pattern.first() {
+        None => text.is_empty(),
+        Some(b'*') if pattern.get(1) == Some(&b'*') => {
+            let rest = &pattern[2..];
+            if let Some(after) = rest.strip_prefix(b"/") {
+                // `**/` also matches no directory at all.
+                if glob(after, text) {
+                    return true;
+                }
+            }
+            (0..=text.len()).any(|i| glob(rest, &text[i..]))
+        }
+        Some(b'*') => (0..=text.len())
+            .take_while(|&i| i == 0 || text[i - 1] != b'/')
+            .any(|i| glob(&pattern[1..], &text[i..])),
+        Some(b'?') => text.first().is_some_and(|&c| c != b'/') && glob(&pattern[1..], &text[1..]),
+        Some(b'[') => match class(&pattern[1..], text.first().copied()) {
+            Some((true, used)) => glob(&pattern[1 + used..], &text[1..]),
+            Some((false, _)) => false,
+            // No closing `]`: a literal `[`.
+            None => text.first() == Some(&b'[') && glob(&pattern[1..], &text[1..]),
+        },
+        Some(b'\\') if pattern.len() > 1 => {
+            text.first() == Some(&pattern[1]) && glob(&pattern[2..], &text[1..])
+        }
+        Some(&c) => text.first() == Some(&c) && glob(&pattern[1..], &text[1..]),
+    }
+}
+
+/// A `[...]` class (after its `[`) against one character: whether it matches and how many
+/// pattern bytes the class used; `None` when the class is not closed.
+fn class(pattern: &[u8], c: Option<u8>) -> Option<(bool, usize)> {
+    let (negated, start) = match pattern.first() {
+        Some(b'!' | b'^') => (true, 1),
+        _ => (false, 0),
+    };
+    let mut i = start;
+    let mut matched = false;
+    loop {
+        let first = *pattern.get(i)?;
+        if first == b']' && i > start {
+            break;
+        }
+        if pattern.get(i + 1) == Some(&b'-') && pattern.get(i + 2).is_some_and(|&e| e != b']') {
+            let last = pattern[i + 2];
+            matched |= c.is_some_and(|c| (first..=last).contains(&c));
+            i += 3;
+        } else {
+            matched |= c == Some(first);
+            i += 1;
+        }
+    }
+    let c = c?;
+    Some((c != b'/' && matched != negated, i + 1))
 }
 
 /// `{"success":true,"project":{"id","name","region"}}`.
@@ -221,12 +437,19 @@ fn linked_json(config: &ProjectConfig) -> Value {
     })
 }
 
-/// A 403, or a 404 naming the project, while reading the project or its key: the login has no
-/// access to it (or it does not exist, which the platform does not tell apart).
+/// A 403 while reading the project or its key: the login has no access to it (exit 5); a 404
+/// naming the project: no such project for this login (exit 4). Both name the identity.
 fn no_access(env: &Env, project_id: &str, status: u16, body: &[u8]) -> Option<CliError> {
-    if status != 403 && !projects::names_missing(status, body, "project", "/projects/v1") {
+    let (kind, what) = if status == 403 {
+        (
+            Kind::PermissionDenied,
+            format!("No access to project {project_id}"),
+        )
+    } else if projects::names_missing(status, body, "project", "/projects/v1") {
+        (Kind::NotFound, format!("Project {project_id} not found"))
+    } else {
         return None;
-    }
+    };
     let env_token = env.session().map(|s| s.uses_env_token()).unwrap_or(false);
     // A token from the environment may belong to anyone: the stored user would be a guess.
     let identity = if env_token {
@@ -238,10 +461,10 @@ fn no_access(env: &Env, project_id: &str, status: u16, body: &[u8]) -> Option<Cl
             .and_then(|c| c.identity())
     };
     let err = CliError::new(
-        Kind::PermissionDenied,
+        kind,
         format!(
-            "No access to project {project_id} as {}. Double-check the project ID, or run \
-             `insforge logout` to switch accounts.",
+            "{} as {}. Double-check the project ID, or run `insforge logout` to switch accounts.",
+            what,
             identity.as_deref().unwrap_or("unknown user")
         ),
     );
@@ -473,6 +696,118 @@ mod tests {
                 "https://insforge.dev/dashboard/project/p1"
             );
         }
+    }
+
+    fn advice_for(files: &[(&str, &str)]) -> Option<String> {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let root = dir.path().join("repo/app");
+        std::fs::create_dir_all(&root).unwrap();
+        gitignore_advice(&root).map(|a| a.replace(&dir.path().display().to_string(), "[T]"))
+    }
+
+    #[test]
+    fn a_gitignore_covering_insforge_needs_no_hint() {
+        for line in [
+            ".insforge",
+            ".insforge/",
+            "/.insforge/",
+            "**/.insforge",
+            ".insforge/*",
+            ".insforge/project.json",
+            ".*",
+            ".insforge*",
+            ".[i]nsforge",
+            "*",
+        ] {
+            let advice = advice_for(&[("repo/.git/HEAD", ""), ("repo/app/.gitignore", line)]);
+            assert_eq!(advice, None, "{line}");
+        }
+        // In the repository's root, naming the directory or a parent of it.
+        for line in [
+            "app/.insforge",
+            "/app/",
+            "app",
+            ".insforge",
+            "**/.insforge/",
+        ] {
+            let advice = advice_for(&[("repo/.git/HEAD", ""), ("repo/.gitignore", line)]);
+            assert_eq!(advice, None, "{line}");
+        }
+    }
+
+    #[test]
+    fn a_gitignore_missing_insforge_gets_a_hint() {
+        for text in [
+            "target\nnode_modules/\n",
+            "# .insforge\n",
+            ".insforge\n!.insforge\n",
+            "other/.insforge\n",
+            ".insforge.bak\n",
+            ".insforge/project.json/\n",
+        ] {
+            let advice = advice_for(&[("repo/.git/HEAD", ""), ("repo/app/.gitignore", text)]);
+            assert_eq!(
+                advice.as_deref(),
+                Some(
+                    ".insforge/ holds the project's API key and should not be committed: add a \
+                     line `.insforge/` to [T]/repo/app/.gitignore"
+                ),
+                "{text:?}"
+            );
+        }
+        // A repository without any .gitignore.
+        assert_eq!(
+            advice_for(&[("repo/.git/HEAD", "")]).as_deref(),
+            Some(
+                ".insforge/ holds the project's API key and should not be committed: create \
+                 [T]/repo/.gitignore with a line `.insforge/`"
+            )
+        );
+        // Outside a repository, the directory's own .gitignore still counts.
+        assert!(advice_for(&[("repo/app/.gitignore", "dist\n")]).is_some());
+        assert_eq!(advice_for(&[("repo/app/.gitignore", ".insforge\n")]), None);
+        // Neither a repository nor a .gitignore: nothing to say.
+        assert_eq!(advice_for(&[]), None);
+        // A parent's .gitignore outside the repository is not git's business.
+        assert_eq!(advice_for(&[("repo/.gitignore", "dist\n")]), None);
+    }
+
+    #[test]
+    fn globs_follow_gitignore() {
+        let g = |p: &str, t: &str| glob(p.as_bytes(), t.as_bytes());
+        assert!(g("*.json", "project.json"));
+        assert!(!g("*", "a/b"));
+        assert!(g("**", "a/b"));
+        assert!(g("a/**/b", "a/b"));
+        assert!(g("a/**/b", "a/x/y/b"));
+        assert!(g("?insforge", ".insforge"));
+        assert!(g("[.]insforge", ".insforge"));
+        assert!(!g("[!.]insforge", ".insforge"));
+        assert!(g("[a-z]", "q"));
+        assert!(g("\\*", "*"));
+        assert!(!g("\\*", "x"));
+        assert!(g("[", "["));
+    }
+
+    #[test]
+    fn a_link_replaces_another_project_only_when_it_differs() {
+        let a = ProjectConfig::self_hosted("http://a:1/", "k1");
+        let b = ProjectConfig::self_hosted("http://a:1", "k2");
+        let c = ProjectConfig::self_hosted("http://c:1", "k1");
+        assert!(same_project(&a, &b), "a new key for the same backend");
+        assert!(!same_project(&a, &c));
+        let cloud = |id: &str| ProjectConfig {
+            project_id: id.into(),
+            ..Default::default()
+        };
+        assert!(same_project(&cloud("p1"), &cloud("p1")));
+        assert!(!same_project(&cloud("p1"), &cloud("p2")));
+        assert!(!same_project(&cloud("p1"), &a));
     }
 
     #[test]

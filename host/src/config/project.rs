@@ -97,39 +97,150 @@ pub fn link_path(root: &Path) -> PathBuf {
     root.join(".insforge").join("project.json")
 }
 
-/// Finds the nearest linked project at or above `cwd`. The user's `~/.insforge/` directory holds
-/// global settings, never a `project.json`, so a home directory is only a project when it really
-/// has a link file.
+/// Finds the nearest linked project at or above `cwd`, like git finds `.git`. The home
+/// directory is passed over: its `.insforge/` holds the login and settings, never a project,
+/// even when some tool left a `project.json` there.
 pub fn find(cwd: &Path) -> Result<Option<Project>> {
+    find_below_home(cwd, crate::config::home_dir().as_deref())
+}
+
+/// [`find`], with the home directory given.
+fn find_below_home(cwd: &Path, home: Option<&Path>) -> Result<Option<Project>> {
+    let home = home.map(canonical);
     for dir in cwd.ancestors() {
         let path = link_path(dir);
-        if path.is_file() {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| CliError::general(format!("cannot read {}: {e}", path.display())))?;
-            let mut config: ProjectConfig = serde_json::from_str(&text).map_err(|e| {
-                CliError::general(format!("{} is not valid: {e}", path.display()))
-                    .with_hint("fix the file or link again with `insforge link`")
-            })?;
-            config.heal();
-            return Ok(Some(Project {
+        if !path.is_file() {
+            continue;
+        }
+        if home.as_deref() == Some(canonical(dir).as_path()) {
+            tracing::debug!(
+                "passing over {}: the home directory's .insforge/ is not a project link",
+                path.display()
+            );
+            continue;
+        }
+        return read(&path).map(|config| {
+            Some(Project {
                 root: dir.to_path_buf(),
                 config,
-            }));
-        }
+            })
+        });
     }
     Ok(None)
 }
 
-/// Writes the link file under `root` (0600 in a 0700 directory, atomically), in the official
-/// tool's format: two-space indentation, no trailing newline.
-pub fn save(root: &Path, config: &ProjectConfig) -> Result<PathBuf> {
-    let dir = root.join(".insforge");
-    create_private_dir(&dir, 0o700)?;
+/// The link file directly under `root`, if there is a readable one (no walking up).
+pub fn read_at(root: &Path) -> Option<ProjectConfig> {
     let path = link_path(root);
+    path.is_file().then(|| read(&path).ok()).flatten()
+}
+
+fn read(path: &Path) -> Result<ProjectConfig> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        CliError::general(format!("cannot read {}: {}", path.display(), describe(&e)))
+    })?;
+    let mut config: ProjectConfig = serde_json::from_str(&text).map_err(|e| {
+        CliError::general(format!("{} is not valid: {e}", path.display()))
+            .with_hint("fix the file or link again with `insforge link`")
+    })?;
+    config.heal();
+    Ok(config)
+}
+
+/// `path` with symbolic links resolved, or as given when it cannot be resolved.
+fn canonical(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+fn is_home_of(dir: &Path, home: Option<&Path>) -> bool {
+    home.is_some_and(|home| canonical(home) == canonical(dir))
+}
+
+/// Refuses to link the home directory, whose `.insforge/` holds the login; `command` is the
+/// command the user ran (`link`, `create`).
+pub fn refuse_home(dir: &Path, command: &str) -> Result<()> {
+    refuse_home_of(dir, crate::config::home_dir().as_deref(), command)
+}
+
+fn refuse_home_of(dir: &Path, home: Option<&Path>, command: &str) -> Result<()> {
+    if !is_home_of(dir, home) {
+        return Ok(());
+    }
+    Err(CliError::usage(format!(
+        "cannot link {} to a project: your home directory's .insforge/ holds your login, not a \
+         project link",
+        dir.display()
+    ))
+    .with_hint(format!(
+        "run `insforge {command}` in a project directory, e.g. `mkdir my-app && cd my-app` first"
+    )))
+}
+
+/// Writes the link file under `root` (0600 in a 0700 directory, atomically), in the official
+/// tool's format: two-space indentation, no trailing newline. Never in the home directory.
+pub fn save(root: &Path, config: &ProjectConfig) -> Result<PathBuf> {
+    save_below_home(root, config, crate::config::home_dir().as_deref())
+}
+
+fn save_below_home(root: &Path, config: &ProjectConfig, home: Option<&Path>) -> Result<PathBuf> {
+    refuse_home_of(root, home, "link")?;
+    let dir = root.join(".insforge");
+    let path = link_path(root);
+    if dir.symlink_metadata().is_ok() && !dir.is_dir() {
+        return Err(CliError::general(format!(
+            "cannot write {}: {} is a file, not a directory",
+            path.display(),
+            dir.display()
+        ))
+        .with_hint(format!(
+            "move or remove the file {}, then run the command again",
+            dir.display()
+        )));
+    }
     let text =
         serde_json::to_string_pretty(config).map_err(|e| CliError::general(e.to_string()))?;
-    write_atomic(&path, text.as_bytes(), Some(0o600))?;
+    create_private_dir(&dir, 0o700)
+        .and_then(|()| write_atomic(&path, text.as_bytes(), Some(0o600)))
+        .map_err(|e| write_error(&path, &e))?;
     Ok(path)
+}
+
+/// `cannot write <path>: <reason>`, with a hint for the reasons a user can fix.
+fn write_error(path: &Path, err: &std::io::Error) -> CliError {
+    let dir = path.parent().and_then(Path::parent).unwrap_or(path);
+    let error = CliError::general(format!(
+        "cannot write {}: {}",
+        path.display(),
+        describe(err)
+    ));
+    match err.kind() {
+        std::io::ErrorKind::PermissionDenied => error.with_hint(format!(
+            "you cannot write to {} or its .insforge/ directory: fix their owner or permissions, \
+             or run the command in a directory you own",
+            dir.display()
+        )),
+        std::io::ErrorKind::ReadOnlyFilesystem => error.with_hint(format!(
+            "{} is on a read-only file system: run the command in a writable directory",
+            dir.display()
+        )),
+        _ => error,
+    }
+}
+
+/// An I/O error as a reader wants it: `Permission denied`, without `(os error 13)` or the
+/// temporary file's path some errors carry.
+fn describe(err: &std::io::Error) -> String {
+    match err.kind() {
+        std::io::ErrorKind::PermissionDenied => "Permission denied".to_owned(),
+        std::io::ErrorKind::ReadOnlyFilesystem => "Read-only file system".to_owned(),
+        _ => {
+            let text = err.to_string();
+            match text.find(" (os error ") {
+                Some(end) => text[..end].to_owned(),
+                None => text,
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -168,6 +279,91 @@ mod tests {
         let found = find(&nested).unwrap().unwrap();
         assert_eq!(found.root, dir.path());
         assert_eq!(found.config.oss_host, "http://h");
+    }
+
+    #[test]
+    fn the_home_directory_is_never_taken_for_a_project() {
+        let home = tempfile::tempdir().unwrap();
+        // A project.json in ~/.insforge (left by some tool) is not a link, even below home.
+        let stray = home.path().join(".insforge");
+        std::fs::create_dir_all(&stray).unwrap();
+        std::fs::write(stray.join("project.json"), r#"{"project_id":"p"}"#).unwrap();
+        let below = home.path().join("code/app");
+        std::fs::create_dir_all(&below).unwrap();
+        assert!(find_below_home(&below, Some(home.path()))
+            .unwrap()
+            .is_none());
+        assert!(find_below_home(home.path(), Some(home.path()))
+            .unwrap()
+            .is_none());
+        // A home reached through another spelling (a symbolic link) is still the home.
+        #[cfg(unix)]
+        {
+            let other = tempfile::tempdir().unwrap();
+            let alias = other.path().join("home-alias");
+            std::os::unix::fs::symlink(home.path(), &alias).unwrap();
+            assert!(find_below_home(&below, Some(&alias)).unwrap().is_none());
+        }
+        // A real link below home is found as usual.
+        save_below_home(
+            &below,
+            &ProjectConfig::self_hosted("http://h", "k"),
+            Some(home.path()),
+        )
+        .unwrap();
+        let found = find_below_home(&below.join("src"), Some(home.path()))
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.root, below);
+    }
+
+    #[test]
+    fn a_link_is_never_written_in_the_home_directory() {
+        let home = tempfile::tempdir().unwrap();
+        let config = ProjectConfig::self_hosted("http://h", "k");
+        let err = save_below_home(home.path(), &config, Some(home.path())).unwrap_err();
+        assert_eq!(err.kind.exit_code(), 1);
+        assert!(
+            err.message
+                .contains("your home directory's .insforge/ holds your login, not a project link"),
+            "{}",
+            err.message
+        );
+        assert!(err.hints[0].contains("in a project directory"));
+        assert!(!home.path().join(".insforge").exists());
+    }
+
+    #[test]
+    fn a_file_named_insforge_in_the_way_is_named_with_a_hint() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(".insforge"), "not a directory").unwrap();
+        let err = save_below_home(dir.path(), &ProjectConfig::default(), None).unwrap_err();
+        let file = dir.path().join(".insforge");
+        assert_eq!(
+            err.message,
+            format!(
+                "cannot write {}: {} is a file, not a directory",
+                file.join("project.json").display(),
+                file.display()
+            )
+        );
+        assert!(err.hints[0].contains(&file.display().to_string()));
+    }
+
+    #[test]
+    fn write_errors_name_the_path_without_os_error_numbers() {
+        let path = Path::new("/w/app/.insforge/project.json");
+        let denied = write_error(path, &std::io::Error::from_raw_os_error(13));
+        assert_eq!(
+            denied.message,
+            "cannot write /w/app/.insforge/project.json: Permission denied"
+        );
+        assert!(denied.hints[0].contains("/w/app"), "{:?}", denied.hints);
+        let full = write_error(path, &std::io::Error::from_raw_os_error(28));
+        assert!(!full.message.contains("os error"), "{}", full.message);
+        assert!(full
+            .message
+            .starts_with("cannot write /w/app/.insforge/project.json: "));
     }
 
     #[test]

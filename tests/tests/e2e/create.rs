@@ -179,6 +179,10 @@ fn create_checks_its_flags_before_the_login() {
             vec!["--name", "x"],
             "Project name must be at least 2 safe characters (letters, numbers, hyphens).",
         ),
+        (
+            vec!["--name", "名前"],
+            "Project name must be at least 2 safe characters (letters, numbers, hyphens).",
+        ),
         (vec!["--template", "react"], "templates are not available"),
     ] {
         let mut all = vec!["create", "--json"];
@@ -248,12 +252,13 @@ fn create_gives_up_when_the_status_check_keeps_failing() {
     insta::with_settings!({ prepend_module_to_snapshot => false }, {
         insta::assert_snapshot!("create_poll_failure", text);
     });
-    // The first look and three more.
+    // Two looks (one more after the first fails), each sent three times by the HTTP client's
+    // own retries of a 503.
     let polls = requests(&t)
         .into_iter()
         .filter(|r| r.starts_with("GET /projects/v1/"))
         .count();
-    assert_eq!(polls, 4);
+    assert_eq!(polls, 6);
     assert!(!t.cwd().join(".insforge").exists());
     assert!(config_json(&t).get("default_org_id").is_none());
 }
@@ -316,4 +321,139 @@ fn create_stops_cleanly_on_ctrl_c_while_waiting() {
     assert!(stderr.contains("interrupted"), "{stderr}");
     assert!(stderr.contains("--project-id"), "{stderr}");
     assert!(!t.cwd().join(".insforge").exists());
+}
+
+#[test]
+fn create_warns_when_it_cleans_the_name_and_says_which_name_it_used() {
+    let t = logged_in(|c| c.with_project_ready_delay(std::time::Duration::ZERO));
+    let run = run(
+        &t,
+        &["create", "--name", "Ünïcödé 名前", "--org-id", ORG_ACME_ID],
+    );
+    run.expect_code(0);
+    assert!(
+        run.stderr.starts_with(
+            "warning: using the project name \"-n-c-d----\", cleaned from \"Ünïcödé 名前\": a name has only letters, digits, '.', '_' and '-'\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(project_json(&t)["project_name"], "-n-c-d----");
+    let post = t
+        .sandbox()
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST")
+        .unwrap();
+    assert_eq!(post.body, r#"{"name":"-n-c-d----"}"#);
+
+    // With --json the warning is a JSON line on stderr; stdout stays one document.
+    let run = self::run(
+        &t,
+        &[
+            "create",
+            "--json",
+            "--name",
+            "a/b/My App",
+            "--org-id",
+            ORG_ACME_ID,
+        ],
+    );
+    run.expect_code(0);
+    assert_eq!(run.json()["project"]["name"], "My-App");
+    let first: Value = serde_json::from_str(run.stderr.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        first,
+        json!({"warning": "using the project name \"My-App\", cleaned from \"a/b/My App\": a name has only letters, digits, '.', '_' and '-'"})
+    );
+
+    // A name that needs no cleaning: no warning.
+    let run = self::run(
+        &t,
+        &[
+            "create",
+            "--json",
+            "--name",
+            "my-app",
+            "--org-id",
+            ORG_ACME_ID,
+        ],
+    );
+    run.expect_code(0);
+    assert!(
+        !run.stderr.contains("using the project name"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn create_refuses_a_name_without_ascii_letters_or_digits_before_any_request() {
+    let t = logged_in(|c| c);
+    let run = run(&t, &["create", "--name", "名前 ✓", "--org-id", ORG_ACME_ID]);
+    run.expect_code(1);
+    assert_eq!(
+        run.stderr,
+        "error: Project name must be at least 2 safe characters (letters, numbers, hyphens).\n\
+         hint: \"名前 ✓\" would become \"----\": use ASCII letters or digits, for example --name my-app\n"
+    );
+    assert!(requests(&t).is_empty());
+}
+
+#[test]
+fn create_replacing_a_link_warns_about_the_one_replaced() {
+    let t = logged_in(|c| c.with_project_ready_delay(std::time::Duration::ZERO));
+    run(
+        &t,
+        &[
+            "link",
+            "--api-base-url",
+            "http://127.0.0.1:7130",
+            "--api-key",
+            API_KEY,
+        ],
+    )
+    .expect_code(0);
+    let run = run(&t, &["create", "--name", "my-app", "--org-id", ORG_ACME_ID]);
+    run.expect_code(0);
+    assert!(
+        run.stderr
+            .contains("warning: replacing the link to oss-project (http://127.0.0.1:7130)\n"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(project_json(&t)["project_name"], "my-app");
+}
+
+#[test]
+fn create_in_the_home_directory_is_refused_before_any_request() {
+    let t = logged_in(|c| c);
+    let url = t.sandbox().base_url().to_owned();
+    let run = t.run_in(
+        t.home(),
+        &[
+            "create",
+            "--json",
+            "--name",
+            "my-app",
+            "--org-id",
+            ORG_ACME_ID,
+            "--api-url",
+            &url,
+        ],
+    );
+    let line = assert_json_failure(&run, 1, "USAGE_ERROR");
+    assert_eq!(
+        line["error"],
+        "cannot link [HOME] to a project: your home directory's .insforge/ holds your login, not a project link"
+    );
+    assert!(
+        line["hint"]
+            .as_str()
+            .unwrap()
+            .contains("`insforge create` in a project directory"),
+        "{line}"
+    );
+    assert!(requests(&t).is_empty(), "no project was created");
+    assert!(!t.home().join(".insforge/project.json").exists());
 }

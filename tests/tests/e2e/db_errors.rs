@@ -142,3 +142,23 @@ fn escape_sequences_in_server_messages_are_shown_not_obeyed() {
     assert!(!run.stderr.contains('\u{1b}'), "{:?}", run.stderr);
     assert!(run.stderr.contains(r"\u{1b}]0;pwned"), "{}", run.stderr);
 }
+
+#[test]
+fn a_terse_server_error_names_the_status_it_came_with() {
+    let t = TestEnv::linked();
+    t.sandbox().add_fault(Fault::answer(
+        "/api/database/indexes",
+        500,
+        json!({"message": "kaput"}),
+    ));
+    let run = t.run(&["db", "indexes"]);
+    snapshot!("terse_server_error", run);
+    // A 500 is not retried: it is often for good.
+    let sent = t
+        .sandbox()
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/api/database/indexes")
+        .count();
+    assert_eq!(sent, 1);
+}

@@ -307,17 +307,17 @@ fn cloud_link_in_an_unknown_org_is_not_found() {
 }
 
 #[test]
-fn cloud_link_to_an_unknown_project_is_no_access() {
+fn cloud_link_to_an_unknown_project_is_not_found() {
     let t = logged_in(|c| c);
     let run = run(&t, &["link", "--project-id", "0000-unknown"]);
-    snapshot!("link_no_access", run);
+    snapshot!("link_not_found", run);
     assert!(!t.cwd().join(".insforge").exists());
 
     let json_run = self::run(&t, &["link", "--json", "--project-id", "0000-unknown"]);
-    let line = assert_json_failure(&json_run, 5, "PERMISSION_DENIED");
+    let line = assert_json_failure(&json_run, 4, "NOT_FOUND");
     assert_eq!(
         line["error"],
-        "No access to project 0000-unknown as ada@example.com. Double-check the project ID, or run `insforge logout` to switch accounts."
+        "Project 0000-unknown not found as ada@example.com. Double-check the project ID, or run `insforge logout` to switch accounts."
     );
 }
 
@@ -330,13 +330,17 @@ fn cloud_link_to_a_project_of_another_account_is_no_access() {
             403,
             json!({"error": "FORBIDDEN", "message": "You do not have access to this project"}),
         )
-        .method("GET"),
+        .method("GET")
+        .times(Some(2)),
     );
+    let human = run(&t, &["link", "--project-id", PROJECT_CRM_ID]);
+    snapshot!("link_no_access", human);
     let run = run(&t, &["link", "--json", "--project-id", PROJECT_CRM_ID]);
     let line = assert_json_failure(&run, 5, "PERMISSION_DENIED");
-    assert!(line["error"].as_str().unwrap().starts_with(&format!(
-        "No access to project {PROJECT_CRM_ID} as ada@example.com."
-    )));
+    assert_eq!(
+        line["error"],
+        format!("No access to project {PROJECT_CRM_ID} as ada@example.com. Double-check the project ID, or run `insforge logout` to switch accounts.")
+    );
     assert!(!t.cwd().join(".insforge").exists());
 }
 
@@ -346,14 +350,14 @@ fn cloud_link_with_a_token_from_the_environment_does_not_guess_who_it_is() {
     t.env("INSFORGE_ACCESS_TOKEN", USER_API_KEY);
     let ok = run(&t, &["link", "--project-id", PROJECT_TODO_ID]);
     ok.expect_code(0);
-    let denied = run(&t, &["link", "--json", "--project-id", "0000-unknown"]);
-    let line = assert_json_failure(&denied, 5, "PERMISSION_DENIED");
+    let missing = run(&t, &["link", "--json", "--project-id", "0000-unknown"]);
+    let line = assert_json_failure(&missing, 4, "NOT_FOUND");
     assert!(line["error"].as_str().unwrap().contains("as unknown user."));
     assert!(line["hint"]
         .as_str()
         .unwrap()
         .contains("INSFORGE_ACCESS_TOKEN"));
-    assert!(!denied.stderr.contains(USER_API_KEY));
+    assert!(!missing.stderr.contains(USER_API_KEY));
 }
 
 #[test]
@@ -388,4 +392,212 @@ fn link_checks_template_and_auth_before_anything_else() {
     let refused = run(&t, &["link", "--template", "react", "--project-id", "x"]);
     snapshot!("link_template_refused", refused);
     assert!(requests(&t).is_empty());
+}
+
+#[test]
+fn link_help_says_the_guard_is_recorded_but_not_enforced() {
+    let t = TestEnv::new();
+    let run = t.run(&["link", "--help"]);
+    run.expect_code(0);
+    let help = run.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        help.contains("Record the official tool's guard setting in the link"),
+        "{help}"
+    );
+    assert!(
+        help.contains("This version does not enforce the guard"),
+        "{help}"
+    );
+    assert!(!help.contains("Turn the guard"), "{help}");
+}
+
+#[test]
+fn link_in_the_home_directory_is_refused() {
+    let t = TestEnv::new();
+    let run = t.run_in(
+        t.home(),
+        &[
+            "link",
+            "--api-base-url",
+            "http://127.0.0.1:7130",
+            "--api-key",
+            API_KEY,
+        ],
+    );
+    snapshot!("link_in_home", run);
+    assert!(!t.home().join(".insforge/project.json").exists());
+
+    // Cloud links too, before the login is even looked at.
+    let json_run = t.run_in(
+        t.home(),
+        &["link", "--json", "--project-id", PROJECT_TODO_ID],
+    );
+    let line = assert_json_failure(&json_run, 1, "USAGE_ERROR");
+    assert!(line["error"]
+        .as_str()
+        .unwrap()
+        .contains("your home directory's .insforge/ holds your login, not a project link"));
+    assert!(!t.home().join(".insforge/project.json").exists());
+}
+
+#[test]
+fn link_where_insforge_is_a_file_names_the_path() {
+    let t = TestEnv::new();
+    t.write(".insforge", "not a directory");
+    let run = t.run(&[
+        "link",
+        "--api-base-url",
+        "http://127.0.0.1:7130",
+        "--api-key",
+        API_KEY,
+    ]);
+    snapshot!("link_insforge_is_a_file", run);
+    assert_eq!(
+        std::fs::read_to_string(t.cwd().join(".insforge")).unwrap(),
+        "not a directory"
+    );
+}
+
+#[test]
+fn relinking_to_another_project_warns_about_the_one_replaced() {
+    let t = logged_in(|c| c);
+    run_ok(&t, &["link", "--project-id", PROJECT_TODO_ID]);
+
+    // The same project again: nothing is replaced.
+    let again = run_ok(&t, &["link", "--project-id", PROJECT_TODO_ID]);
+    assert!(!again.stderr.contains("replacing"), "{}", again.stderr);
+
+    let other = run_ok(&t, &["link", "--project-id", PROJECT_CRM_ID]);
+    assert_eq!(
+        other.stderr,
+        format!("warning: replacing the link to {PROJECT_TODO_NAME} ({PROJECT_TODO_ID})\n")
+    );
+    assert_eq!(project_json(&t)["project_id"], PROJECT_CRM_ID);
+
+    // A self-hosted backend is named by its URL; with --json the warning is a JSON line.
+    let json_run = run_ok(
+        &t,
+        &[
+            "link",
+            "--json",
+            "--api-base-url",
+            "http://127.0.0.1:7130",
+            "--api-key",
+            API_KEY,
+        ],
+    );
+    assert_eq!(
+        json_run.stderr,
+        format!(
+            "{}\n",
+            json!({"warning": "replacing the link to crm-dashboard (2b3c4d5e-6f70-4182-9a3b-4c5d6e7f8091)"})
+        )
+    );
+    let back = run_ok(&t, &["link", "--project-id", PROJECT_TODO_ID]);
+    assert_eq!(
+        back.stderr,
+        "warning: replacing the link to oss-project (http://127.0.0.1:7130)\n"
+    );
+}
+
+#[test]
+fn linking_in_a_git_repository_hints_when_gitignore_misses_insforge() {
+    let t = TestEnv::new();
+    std::fs::create_dir(t.cwd().join(".git")).unwrap();
+    let link = |t: &TestEnv| {
+        t.run(&[
+            "link",
+            "--api-base-url",
+            "http://127.0.0.1:7130",
+            "--api-key",
+            API_KEY,
+        ])
+    };
+
+    // A repository without a .gitignore.
+    let run = link(&t);
+    snapshot!("link_hint_gitignore", run);
+    assert!(!t.cwd().join(".gitignore").exists(), "never created");
+
+    // A .gitignore that misses .insforge: hinted, never edited.
+    t.write(".gitignore", "node_modules/\n");
+    let run = link(&t);
+    run.expect_code(0);
+    assert!(
+        run.stderr.contains(
+            "hint: .insforge/ holds the project's API key and should not be committed: add a line `.insforge/` to [WORK]/.gitignore"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(t.cwd().join(".gitignore")).unwrap(),
+        "node_modules/\n"
+    );
+
+    // Also with --json, on stderr.
+    let run = t.run(&[
+        "link",
+        "--json",
+        "--api-base-url",
+        "http://127.0.0.1:7130",
+        "--api-key",
+        API_KEY,
+    ]);
+    run.expect_code(0);
+    assert!(
+        run.stderr.starts_with("hint: .insforge/ holds"),
+        "{}",
+        run.stderr
+    );
+    run.json();
+
+    // Covered, from a subdirectory of the repository: quiet.
+    t.write(".gitignore", "node_modules/\n.insforge\n");
+    let sub = t.cwd().join("app");
+    std::fs::create_dir(&sub).unwrap();
+    let run = t.run_in(
+        &sub,
+        &[
+            "link",
+            "--api-base-url",
+            "http://127.0.0.1:7130",
+            "--api-key",
+            API_KEY,
+        ],
+    );
+    run.expect_code(0);
+    assert_eq!(run.stderr, "");
+    assert!(sub.join(".insforge/project.json").is_file());
+}
+
+#[test]
+fn current_shows_insforge_project_id_when_it_is_set() {
+    let t = TestEnv::new();
+    t.write(
+        ".insforge/project.json",
+        r#"{"project_id":"p-linked","project_name":"linked","org_id":"o","appkey":"abc","region":"us-east","api_key":"ik_x","oss_host":"https://abc.us-east.insforge.app"}"#,
+    );
+    let env = [("INSFORGE_PROJECT_ID", " p-from-env ")];
+    let human = t.run_with_env(&["current"], &env);
+    snapshot!("current_project_id_env", human);
+
+    let json_run = t.run_with_env(&["current", "--json"], &env);
+    json_run.expect_code(0);
+    let doc = json_run.json();
+    assert_eq!(doc["project_id_env"], "p-from-env");
+    assert_eq!(doc["project"]["project_id"], "p-linked");
+
+    // Only when set (and not blank).
+    for vars in [&[][..], &[("INSFORGE_PROJECT_ID", "  ")][..]] {
+        let plain = t.run_with_env(&["current", "--json"], vars);
+        plain.expect_code(0);
+        assert!(
+            plain.json().get("project_id_env").is_none(),
+            "{}",
+            plain.stdout
+        );
+        let human = t.run_with_env(&["current"], vars);
+        assert!(!human.stdout.contains("Project ID env"), "{}", human.stdout);
+    }
 }

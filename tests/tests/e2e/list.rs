@@ -82,11 +82,15 @@ fn list_without_organizations() {
 #[test]
 fn list_fails_whole_when_one_org_fails() {
     let t = logged_in(|c| c);
-    t.sandbox().add_fault(Fault::answer(
-        format!("/organizations/v1/{ORG_PERSONAL_ID}/projects"),
-        503,
-        json!({"error": "SERVICE_UNAVAILABLE", "message": "try again later"}),
-    ));
+    // Every answer, so the client's own retries of a 503 do not get past it.
+    t.sandbox().add_fault(
+        Fault::answer(
+            format!("/organizations/v1/{ORG_PERSONAL_ID}/projects"),
+            503,
+            json!({"error": "SERVICE_UNAVAILABLE", "message": "try again later"}),
+        )
+        .times(None),
+    );
     let run = run(&t, &["list"]);
     run.expect_code(1);
     assert_eq!(run.stdout, "", "nothing is printed when one request fails");

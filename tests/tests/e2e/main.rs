@@ -12,6 +12,7 @@ mod list;
 mod metadata;
 mod plugins;
 mod project_scope;
+mod retries;
 mod terminal;
 mod usage;
 

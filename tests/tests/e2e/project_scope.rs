@@ -103,3 +103,28 @@ fn without_a_link_or_project_id_project_commands_exit_3_even_when_logged_in() {
     assert!(t.sandbox().requests().is_empty());
     assert!(!t.browser_log().exists());
 }
+
+#[test]
+fn a_project_json_in_the_home_insforge_directory_is_never_a_project() {
+    let t = TestEnv::with_platform();
+    // Some tool left a link in ~/.insforge, beside the login.
+    std::fs::create_dir_all(t.home().join(".insforge")).unwrap();
+    std::fs::write(
+        t.home().join(".insforge/project.json"),
+        format!(
+            r#"{{"project_id":"fa4e0000-1234-5678-90ab-cd1234567890","project_name":"oss-project","org_id":"fa4e0001-1234-5678-90ab-cd1234567890","appkey":"ossfkey","region":"us-test","api_key":"{API_KEY}","oss_host":"{}"}}"#,
+            t.sandbox().base_url()
+        ),
+    )
+    .unwrap();
+    let below = t.home().join("code/app");
+    std::fs::create_dir_all(&below).unwrap();
+    for dir in [t.home(), below.as_path()] {
+        let current = t.run_in(dir, &["current", "--json"]);
+        current.expect_code(0);
+        assert_eq!(current.json()["project"], serde_json::Value::Null);
+        let run = t.run_in(dir, &["metadata", "--json"]);
+        assert_json_failure(&run, 3, "PROJECT_NOT_LINKED");
+    }
+    assert!(t.sandbox().requests().is_empty(), "nothing was sent");
+}
