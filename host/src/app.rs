@@ -207,7 +207,7 @@ impl<'a> Env<'a> {
 }
 
 /// `INSFORGE_PROJECT_ID`, when set and not empty.
-fn project_id_from_env() -> Option<String> {
+pub fn project_id_from_env() -> Option<String> {
     std::env::var("INSFORGE_PROJECT_ID")
         .ok()
         .map(|s| s.trim().to_owned())

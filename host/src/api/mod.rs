@@ -169,6 +169,15 @@ impl Client {
                         method,
                         redact_url(&url)
                     );
+                    if tracing::enabled!(tracing::Level::TRACE) {
+                        for (name, value) in response.headers() {
+                            tracing::trace!(
+                                "   {}: {}",
+                                title_case(name.as_str()),
+                                redact_header(name.as_str(), value)
+                            );
+                        }
+                    }
                     if !(retries_left && retryable_status(status)) {
                         return self.read(request, response).await;
                     }
@@ -483,7 +492,8 @@ fn redact_header(name: &str, value: &HeaderValue) -> String {
             Some((scheme, _)) => format!("{scheme} ***"),
             None => "***".to_owned(),
         }
-    } else if name == "x-api-key" || name == "cookie" || value.is_sensitive() {
+    } else if matches!(name.as_str(), "x-api-key" | "cookie" | "set-cookie") || value.is_sensitive()
+    {
         "***".to_owned()
     } else {
         String::from_utf8_lossy(value.as_bytes()).into_owned()
@@ -516,6 +526,10 @@ mod tests {
         let v = HeaderValue::from_static("Bearer ik_secret");
         assert_eq!(redact_header("Authorization", &v), "Bearer ***");
         assert_eq!(redact_header("x-api-key", &v), "***");
+        assert_eq!(
+            redact_header("Set-Cookie", &HeaderValue::from_static("refreshToken=rt")),
+            "***"
+        );
         assert_eq!(
             redact_header("content-type", &HeaderValue::from_static("a/b")),
             "a/b"

@@ -22,12 +22,8 @@ pub fn run(env: &Env, _m: &ArgMatches) -> Result<()> {
     let authenticated = env_token || credentials.as_ref().is_some_and(|c| c.usable());
     let user = credentials.and_then(|c| c.user);
     let default_org = settings.default_org_id.filter(|s| !s.is_empty());
-    // As `Env::target_project` reads it: set and not blank.
-    let project_id_env = std::env::var("INSFORGE_PROJECT_ID")
-        .ok()
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty());
-    let project = match &env.project {
+    let project_id_env = crate::app::project_id_from_env();
+    let project = match env.linked_project()? {
         Some(p) => {
             let mut value =
                 serde_json::to_value(&p.config).map_err(|e| CliError::general(e.to_string()))?;

@@ -1,6 +1,7 @@
 //! Files on disk: the project link, and the user's `~/.insforge/` directory.
 
 pub mod fs;
+pub mod gitignore;
 pub mod project;
 pub mod user;
 

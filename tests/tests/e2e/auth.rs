@@ -408,7 +408,7 @@ fn no_secret_appears_in_output_or_verbose_logs() {
     let t = TestEnv::with_platform();
     let password = "pw-very-secret-123";
     let login = t.run_with_env(
-        &["-v", "login", "--email"],
+        &["-vv", "login", "--email"],
         &[
             ("INSFORGE_EMAIL", "ada@example.com"),
             ("INSFORGE_PASSWORD", password),
@@ -467,6 +467,8 @@ fn no_secret_appears_in_output_or_verbose_logs() {
             );
         }
     }
+    // -vv shows response headers; the refresh token's cookie is not among what it shows.
+    assert!(login.stderr.contains("Set-Cookie: ***"), "{}", login.stderr);
     assert!(
         whoami.stderr.contains("Authorization: Bearer ***"),
         "{}",
