@@ -117,6 +117,13 @@ fn a_broken_link_file_is_reported_but_link_can_replace_it() {
         line["error"].as_str().unwrap().contains("project.json"),
         "{line}"
     );
+    let current = t.run(&["current"]);
+    current.expect_code(1);
+    assert!(
+        current.stderr.contains("project.json"),
+        "{}",
+        current.stderr
+    );
     t.run(&[
         "link",
         "--api-base-url",
