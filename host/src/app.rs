@@ -10,7 +10,7 @@ use clap::error::ErrorKind as ClapErrorKind;
 use insforge_plugin_api::{HostContext, Needs, ProjectInfo, Request};
 use serde_json::Value;
 
-use crate::api::{errors::http_error, Answer, Backend, Client, Interrupt};
+use crate::api::{Answer, Backend, Client, Interrupt};
 use crate::auth::{session::DEFAULT_CLIENT_ID, Session};
 use crate::cli::{self, plugin_args, Globals, Prescan};
 use crate::config::project::{self, Project, ProjectConfig};
@@ -136,12 +136,15 @@ impl<'a> Env<'a> {
     /// Sends a request (platform requests carry the login, backend requests the project key)
     /// and returns the answer whatever its status.
     pub fn send(&self, request: Request) -> Result<Answer> {
-        let raw = request.into_raw();
+        self.send_raw(&request.into_raw())
+    }
+
+    fn send_raw(&self, raw: &insforge_plugin_api::abi::HttpRequest) -> Result<Answer> {
         if raw.target == insforge_plugin_api::abi::Target::BACKEND {
             self.backend()?;
         }
         let net = self.net()?;
-        let answer = net.runtime.block_on(net.client.send(&raw))?;
+        let answer = net.runtime.block_on(net.client.send(raw))?;
         if net.client.interrupt().is_set() {
             return Err(CliError::new(Kind::Interrupted, "interrupted"));
         }
@@ -150,13 +153,8 @@ impl<'a> Env<'a> {
 
     /// Sends a request and parses its JSON answer; error statuses become errors.
     pub fn json(&self, request: Request) -> Result<Value> {
-        let target = request.clone().into_raw().target;
-        let answer = self.send(request)?;
-        if !(200..300).contains(&answer.status) {
-            return Err(http_error(target, answer.status, &answer.body));
-        }
-        serde_json::from_slice(&answer.body)
-            .map_err(|e| CliError::general(format!("the server sent invalid JSON: {e}")))
+        let raw = request.into_raw();
+        self.send_raw(&raw)?.into_json(raw.target)
     }
 
     /// The project commands act on: `INSFORGE_PROJECT_ID` (a cloud project, through the

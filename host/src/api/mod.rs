@@ -86,6 +86,23 @@ pub struct Answer {
     pub bytes_written: u64,
 }
 
+impl Answer {
+    /// Whether the status is 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The JSON body of a 2xx answer; any other status becomes the error
+    /// [`errors::http_error`] maps it to for `target`.
+    pub fn into_json(self, target: Target) -> Result<serde_json::Value> {
+        if !self.is_success() {
+            return Err(errors::http_error(target, self.status, &self.body));
+        }
+        serde_json::from_slice(&self.body)
+            .map_err(|e| CliError::general(format!("the server sent invalid JSON: {e}")))
+    }
+}
+
 /// The client, configured for one run.
 pub struct Client {
     http: reqwest::Client,

@@ -102,7 +102,7 @@ pub fn browser(env: &Env, options: BrowserOptions) -> Result<Credentials> {
         .into_raw();
     let answer = send(env, &request, None)?;
     let parsed = body_json(&answer);
-    if !(200..300).contains(&answer.status) {
+    if !answer.is_success() {
         let message = field(parsed.as_ref(), "error_description")
             .or_else(|| field(parsed.as_ref(), "error"))
             .unwrap_or_else(|| format!("Token exchange failed (HTTP {})", answer.status));
@@ -198,7 +198,7 @@ fn start_device(env: &Env) -> Result<PendingDevice> {
     .into_raw();
     let answer = send(env, &request, None)?;
     let parsed = body_json(&answer);
-    if !(200..300).contains(&answer.status) {
+    if !answer.is_success() {
         let error = field(parsed.as_ref(), "error");
         if error.as_deref() == Some("unauthorized_client") {
             return Err(CliError::general(
@@ -282,7 +282,7 @@ fn poll_device(env: &Env, pending: &PendingDevice) -> Result<Credentials> {
             }
         };
         let parsed = body_json(&answer);
-        if (200..300).contains(&answer.status) {
+        if answer.is_success() {
             return tokens(parsed.as_ref(), "the device login");
         }
         if answer.status >= 500 || answer.status == 429 {
@@ -322,7 +322,7 @@ pub fn password(env: &Env, email: &str, password: &str) -> Result<Credentials> {
         .into_raw();
     let answer = send(env, &request, None)?;
     let parsed = body_json(&answer);
-    if !(200..300).contains(&answer.status) {
+    if !answer.is_success() {
         let rejected = (400..500).contains(&answer.status) && answer.status != 429;
         let (kind, fallback) = if rejected {
             (
@@ -418,14 +418,7 @@ pub fn user_api_key(env: &Env, key: &str) -> Result<Credentials> {
 pub fn profile_with(env: &Env, bearer: &str) -> Result<Value> {
     let request = Request::platform("GET", "/auth/v1/profile").into_raw();
     let answer = send(env, &request, Some(bearer))?;
-    if !(200..300).contains(&answer.status) {
-        return Err(crate::api::errors::http_error(
-            insforge_plugin_api::abi::Target::PLATFORM,
-            answer.status,
-            &answer.body,
-        ));
-    }
-    body_json(&answer)
+    Some(answer.into_json(insforge_plugin_api::abi::Target::PLATFORM)?)
         .map(|v| unwrap(v, "user"))
         .filter(Value::is_object)
         .ok_or_else(|| CliError::general("Profile response was empty or malformed"))

@@ -32,18 +32,12 @@ fn plain(_status: u16, _body: &[u8]) -> Option<CliError> {
 
 /// The JSON of a platform answer; a failed one becomes `refine`'s error or the general one.
 fn answer_json(answer: crate::api::Answer, refine: Refine) -> Result<Value> {
-    if !(200..300).contains(&answer.status) {
+    if !answer.is_success() {
         if let Some(err) = refine(answer.status, &answer.body) {
             return Err(err);
         }
-        return Err(crate::api::errors::http_error(
-            insforge_plugin_api::abi::Target::PLATFORM,
-            answer.status,
-            &answer.body,
-        ));
     }
-    serde_json::from_slice(&answer.body)
-        .map_err(|e| CliError::general(format!("the server sent invalid JSON: {e}")))
+    answer.into_json(insforge_plugin_api::abi::Target::PLATFORM)
 }
 
 /// The `error` and `message` texts of a platform error body, joined (empty when it is not a
