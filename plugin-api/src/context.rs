@@ -127,7 +127,11 @@ impl Request {
         Self::new(Target::BACKEND, method, path)
     }
 
-    /// A request to the cloud platform; `path` starts with `/`.
+    /// A request to the cloud platform; `path` starts with `/`. The host adds the user's token
+    /// (`INSFORGE_ACCESS_TOKEN`, else the stored login), and when the platform answers 401 it
+    /// renews an expired login once and repeats the request; a login that cannot be renewed
+    /// ends the command with exit 2. Declare [`Needs::Login`](crate::Needs::Login) on commands
+    /// that use it, so the host checks the login before running them.
     pub fn platform(method: &str, path: &str) -> Self {
         Self::new(Target::PLATFORM, method, path)
     }
