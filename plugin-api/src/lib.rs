@@ -76,7 +76,7 @@
 //!   ([`Context::interrupted`]).
 //!
 //! Your code is synchronous; the host blocks on its async runtime for you. A panic in your code is
-//! caught at the boundary and reported as "plugin &lt;name&gt; crashed" (exit 6); it never aborts the
+//! caught at the boundary and reported as `plugin <name> crashed` (exit 6); it never aborts the
 //! host.
 //!
 //! # Compatibility
