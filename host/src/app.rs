@@ -79,7 +79,8 @@ impl<'a> Env<'a> {
                 .ok()
                 .filter(|s| !s.trim().is_empty())
         };
-        let url = match self.globals.api_url.clone().or_else(from_env) {
+        let given = self.globals.api_url.clone().or_else(from_env);
+        let url = match given.map(|u| u.trim().to_owned()) {
             Some(url) => url,
             None => self
                 .settings()?

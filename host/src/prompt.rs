@@ -41,6 +41,7 @@ pub fn restore_terminal() {
     terminal::restore();
     let _ = dialoguer::console::Term::stderr().show_cursor();
     eprintln!();
+    crate::output::report_interrupted();
 }
 
 #[cfg(unix)]

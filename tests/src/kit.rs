@@ -388,6 +388,21 @@ impl Spawned {
         }
     }
 
+    /// Sends SIGINT, as Ctrl-C on a terminal would.
+    pub fn interrupt(&self) {
+        let status = Command::new("kill")
+            .arg("-INT")
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "could not signal insforge");
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// Waits for the process to end and returns its outcome (stderr in full).
     pub fn finish(mut self, env: &TestEnv) -> Run {
         let mut stdout = Vec::new();

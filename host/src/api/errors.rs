@@ -35,17 +35,31 @@ pub fn http_error(target: Target, status: u16, body: &[u8]) -> CliError {
     let route_miss = status == 404
         && target != Target::PLATFORM
         && (parsed.is_none() || code.as_deref() == Some("NOT_FOUND"));
+    // The platform has no documented route-miss answer; a page that is not JSON, or the
+    // `Endpoint <path> not found` wording of InsForge servers, means the URL is not the
+    // platform's (a wrong --api-url), not that a named thing is missing.
+    let platform_miss = status == 404
+        && target == Target::PLATFORM
+        && (parsed.is_none() || message.starts_with("Endpoint "));
 
     let kind = match status {
         401 => Kind::NotAuthenticated,
         403 => Kind::PermissionDenied,
-        404 if route_miss => Kind::Http,
+        404 if route_miss || platform_miss => Kind::Http,
         404 => Kind::NotFound,
         _ => Kind::Http,
     };
     let mut err = if route_miss {
         CliError::new(kind, format!("not available on this backend: {message}"))
             .with_hint("upgrade the backend, or check the project's URL with `insforge current`")
+    } else if platform_miss {
+        CliError::new(
+            kind,
+            format!("not a route of the InsForge platform: {message}"),
+        )
+        .with_hint(
+            "check --api-url, INSFORGE_API_URL and platform_api_url in ~/.insforge/config.json",
+        )
     } else {
         CliError::new(kind, message)
     };
@@ -61,9 +75,11 @@ pub fn http_error(target: Target, status: u16, body: &[u8]) -> CliError {
     if let Some(hint) = server_error_hint(status) {
         err = err.with_hint(hint);
     }
+    // The backend's `error` is a machine code (`AUTH_INVALID_API_KEY`); the platform's is a
+    // word (`Unauthorized`), so its errors carry the documented codes of their kind.
     match code {
-        Some(code) => err.with_code(code),
-        None => err,
+        Some(code) if target != Target::PLATFORM => err.with_code(code),
+        _ => err,
     }
 }
 
@@ -144,6 +160,25 @@ mod tests {
 
     fn err(status: u16, body: &str) -> CliError {
         http_error(Target::BACKEND, status, body.as_bytes())
+    }
+
+    #[test]
+    fn platform_errors_use_the_documented_codes_and_a_route_miss_names_the_url() {
+        let e = http_error(
+            Target::PLATFORM,
+            401,
+            br#"{"error":"Unauthorized","message":"Invalid or expired token"}"#,
+        );
+        assert_eq!(e.json_code(), "AUTH_ERROR");
+        let e = http_error(
+            Target::PLATFORM,
+            404,
+            br#"{"error":"NOT_FOUND","message":"Endpoint /v2/organizations/v1 not found"}"#,
+        );
+        assert_eq!(e.kind.exit_code(), 1);
+        assert!(e.hints.iter().any(|h| h.contains("--api-url")));
+        let e = http_error(Target::PLATFORM, 404, b"<html>not here</html>");
+        assert_eq!(e.kind.exit_code(), 1);
     }
 
     #[test]

@@ -50,7 +50,9 @@ impl CallbackServer {
         format!("http://127.0.0.1:{}/callback", self.port)
     }
 
-    /// Waits for the callback; returns the authorization code.
+    /// Waits for the callback; returns the authorization code. Connections are served side by
+    /// side, so a browser's idle preconnect (or anything else holding a connection open) does
+    /// not hold up the real callback.
     pub async fn wait(
         self,
         state: &str,
@@ -58,18 +60,25 @@ impl CallbackServer {
         interrupt: &Interrupt,
     ) -> Result<String> {
         let deadline = Instant::now() + timeout;
+        let (done_tx, mut done_rx) = tokio::sync::mpsc::channel::<Result<String>>(1);
+        let state = state.to_owned();
         loop {
-            let accepted = tokio::select! {
-                a = self.listener.accept() => a,
+            tokio::select! {
+                accepted = self.listener.accept() => {
+                    let Ok((stream, _)) = accepted else { continue };
+                    let (done_tx, state) = (done_tx.clone(), state.clone());
+                    tokio::spawn(async move {
+                        if let Visit::Done(outcome) = serve(stream, &state).await {
+                            let _ = done_tx.send(outcome).await;
+                        }
+                    });
+                }
+                Some(outcome) = done_rx.recv() => return outcome,
                 () = tokio::time::sleep_until(deadline) => {
                     return Err(CliError::general("Authentication timed out. Please try again.")
                         .with_hint("run `insforge login` again; with --no-browser, open the URL yourself"));
                 }
                 () = interrupt.wait() => return Err(CliError::new(Kind::Interrupted, "interrupted")),
-            };
-            let Ok((stream, _)) = accepted else { continue };
-            if let Visit::Done(outcome) = serve(stream, state).await {
-                return outcome;
             }
         }
     }

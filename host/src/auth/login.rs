@@ -29,11 +29,24 @@ pub struct BrowserOptions {
     pub no_browser: bool,
     /// How long to wait for the user.
     pub timeout: Duration,
+    /// Whether `--timeout` was given: a device login otherwise waits as long as its code lives.
+    pub timeout_given: bool,
 }
 
 fn send(env: &Env, request: &HttpRequest, bearer: Option<&str>) -> Result<Answer> {
     let net = env.net()?;
     net.runtime.block_on(net.client.send_once(request, bearer))
+}
+
+/// A 404 from a login endpoint means the URL is not the platform's (a wrong --api-url).
+fn platform_route_miss(answer: &Answer) -> Option<CliError> {
+    (answer.status == 404).then(|| {
+        crate::api::errors::http_error(
+            insforge_plugin_api::abi::Target::PLATFORM,
+            answer.status,
+            &answer.body,
+        )
+    })
 }
 
 fn body_json(answer: &Answer) -> Option<Value> {
@@ -101,6 +114,9 @@ pub fn browser(env: &Env, options: BrowserOptions) -> Result<Credentials> {
         .json(&body)
         .into_raw();
     let answer = send(env, &request, None)?;
+    if let Some(err) = platform_route_miss(&answer) {
+        return Err(err);
+    }
     let parsed = body_json(&answer);
     if !answer.is_success() {
         let message = field(parsed.as_ref(), "error_description")
@@ -173,7 +189,7 @@ pub fn device(env: &Env, options: BrowserOptions) -> Result<Credentials> {
     say(env, "Waiting for approval...");
     open_browser(env, &pending.verification_uri_complete, options);
 
-    let outcome = poll_device(env, &pending);
+    let outcome = poll_device(env, &pending, options);
     match &outcome {
         Ok(_) => {
             files.remove(&path)?;
@@ -197,6 +213,9 @@ fn start_device(env: &Env) -> Result<PendingDevice> {
     .json(&json!({"client_id": session.client_id(), "scope": SCOPES}))
     .into_raw();
     let answer = send(env, &request, None)?;
+    if let Some(err) = platform_route_miss(&answer) {
+        return Err(err);
+    }
     let parsed = body_json(&answer);
     if !answer.is_success() {
         let error = field(parsed.as_ref(), "error");
@@ -231,7 +250,10 @@ fn start_device(env: &Env) -> Result<PendingDevice> {
         device_code: field(p, "device_code").ok_or_else(|| missing("device_code"))?,
         user_code: field(p, "user_code").ok_or_else(|| missing("user_code"))?,
         verification_uri_complete: field(p, "verification_uri_complete")
-            .ok_or_else(|| missing("verification_uri_complete"))?,
+            .filter(|u| {
+                reqwest::Url::parse(u).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+            })
+            .ok_or_else(|| missing("http(s) verification_uri_complete"))?,
         interval,
         expires_at: format_iso(unix_now() + expires_in),
         platform_url: session.platform_url().to_owned(),
@@ -243,7 +265,7 @@ fn start_device(env: &Env) -> Result<PendingDevice> {
     Ok(pending)
 }
 
-fn poll_device(env: &Env, pending: &PendingDevice) -> Result<Credentials> {
+fn poll_device(env: &Env, pending: &PendingDevice, options: BrowserOptions) -> Result<Credentials> {
     let session = env.session()?;
     let net = env.net()?;
     let client = &net.client;
@@ -251,7 +273,12 @@ fn poll_device(env: &Env, pending: &PendingDevice) -> Result<Credentials> {
         CliError::general("The device code expired before the login was approved.")
             .with_hint("run `insforge login --device` again")
     };
-    let deadline = parse_iso(&pending.expires_at).ok_or_else(expired)?;
+    let mut deadline = parse_iso(&pending.expires_at).ok_or_else(expired)?;
+    let gave_up_at = unix_now() + options.timeout.as_secs_f64();
+    let timed_out = options.timeout_given && gave_up_at < deadline;
+    if timed_out {
+        deadline = gave_up_at;
+    }
     let mut interval = pending.interval.max(1.0);
     let request = Request::absolute("POST", &oauth_url(session.platform_url(), "token"))
         .json(&json!({
@@ -262,6 +289,14 @@ fn poll_device(env: &Env, pending: &PendingDevice) -> Result<Credentials> {
         .into_raw();
     loop {
         if unix_now() >= deadline {
+            if timed_out {
+                // The code still lives; a later `login --device` resumes it.
+                return Err(
+                    CliError::general("Authentication timed out. Please try again.").with_hint(
+                        "run `insforge login --device` again to keep waiting for the same code",
+                    ),
+                );
+            }
             return Err(expired());
         }
         let slept = net.runtime.block_on(async {
@@ -321,6 +356,9 @@ pub fn password(env: &Env, email: &str, password: &str) -> Result<Credentials> {
         .json(&json!({"email": email, "password": password}))
         .into_raw();
     let answer = send(env, &request, None)?;
+    if let Some(err) = platform_route_miss(&answer) {
+        return Err(err);
+    }
     let parsed = body_json(&answer);
     if !answer.is_success() {
         let rejected = (400..500).contains(&answer.status) && answer.status != 429;
@@ -378,6 +416,9 @@ fn cookie_value(header: &str, name: &str) -> Option<String> {
 pub fn user_api_key(env: &Env, key: &str) -> Result<Credentials> {
     let request = Request::platform("GET", "/auth/v1/profile").into_raw();
     let answer = send(env, &request, Some(key))?;
+    if let Some(err) = platform_route_miss(&answer) {
+        return Err(err);
+    }
     let parsed = body_json(&answer);
     let detail = || {
         field(parsed.as_ref(), "message")

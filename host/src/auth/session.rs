@@ -54,9 +54,11 @@ impl std::fmt::Debug for Session {
 
 impl Session {
     pub fn new(files: UserFiles, platform_url: String, client_id: String) -> Self {
+        // Trimmed: a token pasted with its line ending would not be a valid header.
         let env_token = std::env::var("INSFORGE_ACCESS_TOKEN")
             .ok()
-            .filter(|t| !t.trim().is_empty());
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty());
         Session {
             files,
             platform_url,
@@ -91,6 +93,28 @@ impl Session {
             *cache = Some(self.files.load_credentials()?);
         }
         Ok(cache.clone().flatten())
+    }
+
+    /// Takes the lock every insforge process of this user takes before it renews, stores or
+    /// removes the login, waiting (interruptibly, saying so after a moment) while another
+    /// process holds it. Released when the file is dropped.
+    pub async fn lock_across_processes(&self, client: &Client) -> Result<std::fs::File> {
+        let file = self.files.open_credentials_lock()?;
+        let started = std::time::Instant::now();
+        let mut told = false;
+        while !self.files.try_lock(&file)? {
+            if !told && started.elapsed() >= std::time::Duration::from_secs(1) {
+                told = true;
+                crate::output::note(crate::config::user::WAITING_FOR_LOCK);
+            }
+            tokio::select! {
+                () = tokio::time::sleep(std::time::Duration::from_millis(100)) => {}
+                () = client.interrupt().wait() => {
+                    return Err(CliError::new(Kind::Interrupted, "interrupted"));
+                }
+            }
+        }
+        Ok(file)
     }
 
     /// Reads the credentials file again (another process may have rewritten it).
@@ -161,7 +185,7 @@ impl Session {
         // Other insforge processes (parallel CI steps, an agent's tools) may be renewing the
         // same login: the platform rotates refresh tokens, so only one may use it. Under the
         // lock, the file on disk is the truth.
-        let _across_processes = self.files.lock_credentials()?;
+        let _across_processes = self.lock_across_processes(client).await?;
         let mut creds = self.reload()?.ok_or_else(not_logged_in)?;
         if let Some(current) = creds.bearer() {
             if current != rejected {
@@ -247,7 +271,11 @@ impl Session {
                 });
                 Err(session_expired(detail))
             }
-            status => Err(temporary(format!("the platform answered HTTP {status}"))),
+            status => {
+                let mut err = temporary(format!("the platform answered HTTP {status}"));
+                err.kind = Kind::Http;
+                Err(err)
+            }
         }
     }
 }

@@ -87,6 +87,8 @@ pub fn root(plugins: &[CommandSpec]) -> Command {
         .arg(
             Arg::new("json")
                 .help_heading(GLOBAL)
+                // Given twice (a wrapper adding `--json` to a command that has it) is fine.
+                .overrides_with("json")
                 .long("json")
                 .global(true)
                 .action(ArgAction::SetTrue)
@@ -95,6 +97,7 @@ pub fn root(plugins: &[CommandSpec]) -> Command {
         .arg(
             Arg::new("yes")
                 .help_heading(GLOBAL)
+                .overrides_with("yes")
                 .short('y')
                 .long("yes")
                 .global(true)
@@ -104,6 +107,7 @@ pub fn root(plugins: &[CommandSpec]) -> Command {
         .arg(
             Arg::new("api-url")
                 .help_heading(GLOBAL)
+                .overrides_with("api-url")
                 .long("api-url")
                 .global(true)
                 .value_name("URL")
@@ -121,6 +125,7 @@ pub fn root(plugins: &[CommandSpec]) -> Command {
         .arg(
             Arg::new("no-color")
                 .help_heading(GLOBAL)
+                .overrides_with("no-color")
                 .long("no-color")
                 .global(true)
                 .action(ArgAction::SetTrue)
@@ -154,6 +159,15 @@ mod tests {
         assert_eq!(scan(&["-vv", "db"]).verbose, 2);
         assert_eq!(scan(&["-v", "db", "-v"]).verbose, 2);
         assert_eq!(scan(&["--", "db"]).command, None);
+    }
+
+    #[test]
+    fn global_flags_may_be_repeated() {
+        let m = root(&[])
+            .try_get_matches_from(["insforge", "--json", "current", "--json", "-y", "-y"])
+            .unwrap();
+        let (_, sub) = m.subcommand().unwrap();
+        assert!(Globals::from_matches(sub).json);
     }
 
     #[test]

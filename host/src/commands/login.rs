@@ -59,7 +59,7 @@ pub fn command() -> Command {
                 .value_name("SECONDS")
                 .value_parser(value_parser!(u64).range(1..=3600))
                 .default_value("300")
-                .help("How long the browser login waits for you"),
+                .help("How long the login waits for you (a device login: at most as long as its code lives)"),
         )
         .arg(
             Arg::new("client-id")
@@ -78,6 +78,7 @@ pub fn run(env: &Env, m: &ArgMatches) -> Result<()> {
     let options = BrowserOptions {
         no_browser: m.get_flag("no-browser"),
         timeout: Duration::from_secs(*m.get_one::<u64>("timeout").unwrap_or(&300)),
+        timeout_given: m.value_source("timeout") == Some(clap::parser::ValueSource::CommandLine),
     };
     // Built before any prompt, so Ctrl-C during one gives the terminal back.
     env.net_with(m.get_one::<String>("client-id").map(String::as_str))?;
@@ -105,6 +106,11 @@ pub fn run(env: &Env, m: &ArgMatches) -> Result<()> {
     };
 
     let session = env.session()?;
+    // A renewal running in another insforge process must not overwrite this login afterwards.
+    let net = env.net()?;
+    let _lock = net
+        .runtime
+        .block_on(session.lock_across_processes(&net.client))?;
     session.store(&credentials)?;
     let needs_profile = credentials
         .user

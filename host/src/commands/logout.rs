@@ -12,6 +12,12 @@ pub fn command() -> Command {
 
 pub fn run(env: &Env, _m: &ArgMatches) -> Result<()> {
     let files = env.user_files()?;
+    // Wait for a renewal in another insforge process, or it would write the login back.
+    let _lock = if files.credentials_path().exists() {
+        Some(files.lock_credentials_blocking()?)
+    } else {
+        None
+    };
     let was_logged_in = files.remove(&files.credentials_path())?;
     files.remove(&files.pending_device_path())?;
     // The default organisation belongs to the account that logged out. A broken config.json

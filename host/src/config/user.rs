@@ -17,6 +17,10 @@ use crate::error::{CliError, Result};
 /// The platform the official tool and we talk to unless told otherwise.
 pub const DEFAULT_PLATFORM_URL: &str = "https://api.insforge.dev";
 
+/// Said while another insforge process holds the login's lock.
+pub const WAITING_FOR_LOCK: &str =
+    "waiting for another insforge process that is updating the login...";
+
 /// Where the user's files live.
 #[derive(Debug, Clone)]
 pub struct UserFiles {
@@ -57,19 +61,47 @@ impl UserFiles {
         write_json(&self.credentials_path(), credentials, Some(0o600))
     }
 
-    /// Holds an exclusive lock shared by every insforge process of this user until the file
-    /// is dropped: renewing the login happens under it.
-    pub fn lock_credentials(&self) -> Result<std::fs::File> {
+    /// The lock file every insforge process of this user takes around changes to the login.
+    pub fn credentials_lock_path(&self) -> PathBuf {
+        self.dir.join(".credentials.lock")
+    }
+
+    /// Opens (creating it, 0600) the lock file; see `Session::lock_across_processes`.
+    pub fn open_credentials_lock(&self) -> Result<std::fs::File> {
         self.ensure_dir()?;
-        let path = self.dir.join(".credentials.lock");
+        let path = self.credentials_lock_path();
         let mut options = std::fs::OpenOptions::new();
         options.create(true).truncate(false).write(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options
-            .open(&path)
-            .map_err(|e| io_error("open", &path, e))?;
-        file.lock().map_err(|e| io_error("lock", &path, e))?;
+        options.open(&path).map_err(|e| io_error("open", &path, e))
+    }
+
+    /// Tries to take the lock on an opened lock file: `Ok(false)` while another process
+    /// holds it.
+    pub fn try_lock(&self, file: &std::fs::File) -> Result<bool> {
+        match file.try_lock() {
+            Ok(()) => Ok(true),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(false),
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(io_error("lock", &self.credentials_lock_path(), e))
+            }
+        }
+    }
+
+    /// Takes the lock, waiting while another process holds it (saying so after a second).
+    /// For commands without a runtime; Ctrl-C simply ends the process meanwhile.
+    pub fn lock_credentials_blocking(&self) -> Result<std::fs::File> {
+        let file = self.open_credentials_lock()?;
+        let started = std::time::Instant::now();
+        let mut told = false;
+        while !self.try_lock(&file)? {
+            if !told && started.elapsed() >= std::time::Duration::from_secs(1) {
+                told = true;
+                crate::output::note(WAITING_FOR_LOCK);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
         Ok(file)
     }
 
@@ -275,6 +307,16 @@ fn io_error(action: &str, path: &Path, err: std::io::Error) -> CliError {
 /// Writes `value` the official tool's way: two-space indentation, no trailing newline.
 pub fn write_json<T: Serialize>(path: &Path, value: &T, mode: Option<u32>) -> Result<()> {
     let text = serde_json::to_string_pretty(value).map_err(|e| CliError::general(e.to_string()))?;
+    // A file kept elsewhere and linked here (dotfiles) is updated where it lives; replacing the
+    // link would leave the real file with stale tokens.
+    let resolved;
+    let path = match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            resolved = std::fs::canonicalize(path).map_err(|e| io_error("follow", path, e))?;
+            resolved.as_path()
+        }
+        _ => path,
+    };
     write_atomic(path, text.as_bytes(), mode).map_err(|e| io_error("write", path, e))
 }
 
@@ -374,6 +416,22 @@ mod tests {
             text,
             "{\n  \"platform_api_url\": \"https://api.insforge.dev\"\n}"
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_file_is_updated_where_it_lives() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.json");
+        std::fs::write(&real, "{}").unwrap();
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        write_json(&link, &serde_json::json!({"a": 1}), Some(0o600)).unwrap();
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read_to_string(&real).unwrap(), "{\n  \"a\": 1\n}");
     }
 
     #[cfg(unix)]

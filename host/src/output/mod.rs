@@ -31,6 +31,7 @@ pub struct Output {
 
 impl Output {
     pub fn new(json: bool, no_color: bool) -> Self {
+        JSON_MODE.store(json, std::sync::atomic::Ordering::Relaxed);
         let color_allowed = !json && !no_color && std::env::var_os("NO_COLOR").is_none();
         Output {
             json,
@@ -63,7 +64,7 @@ impl Output {
         if self.json {
             return Ok(());
         }
-        self.stdout_bytes(format!("{text}\n").as_bytes())
+        self.stdout_bytes(format!("{}\n", printable(text)).as_bytes())
     }
 
     /// A `✓` success line (human mode only).
@@ -72,7 +73,7 @@ impl Output {
             return Ok(());
         }
         let mark = paint("✓", GREEN, self.stdout_color);
-        self.stdout_bytes(format!("{mark} {text}\n").as_bytes())
+        self.stdout_bytes(format!("{mark} {}\n", printable(text)).as_bytes())
     }
 
     /// A table (human mode only).
@@ -99,7 +100,7 @@ impl Output {
         let mut text = String::new();
         for (key, value) in fields {
             let pad = width - unicode_width::UnicodeWidthStr::width(key.as_str());
-            text.push_str(&format!("{key}:{} {value}\n", " ".repeat(pad)));
+            text.push_str(&format!("{key}:{} {}\n", " ".repeat(pad), printable(value)));
         }
         self.stdout_bytes(text.as_bytes())
     }
@@ -173,6 +174,27 @@ impl Output {
         if self.json {
             eprintln!("{}", error_line(err));
         }
+    }
+}
+
+/// Whether this run prints JSON; read by code that has no `Output` at hand (the Ctrl-C handler).
+static JSON_MODE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// A progress note on stderr from code that has no `Output` at hand.
+pub fn note(text: &str) {
+    if JSON_MODE.load(std::sync::atomic::Ordering::Relaxed) {
+        eprintln!("{}", serde_json::json!({ "note": text }));
+    } else {
+        eprintln!("{text}");
+    }
+}
+
+/// Reports an interruption from the Ctrl-C handler, which then exits 130 at once.
+pub fn report_interrupted() {
+    let err = CliError::new(crate::error::Kind::Interrupted, "interrupted");
+    eprintln!("error: interrupted");
+    if JSON_MODE.load(std::sync::atomic::Ordering::Relaxed) {
+        eprintln!("{}", error_line(&err));
     }
 }
 

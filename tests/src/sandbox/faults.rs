@@ -76,6 +76,17 @@ impl Fault {
         }
     }
 
+    /// A fault that holds the next request on `path` for `delay`, then lets the real route
+    /// answer it.
+    pub fn slow(path: impl Into<String>, delay: Duration) -> Self {
+        Self {
+            status: None,
+            body: None,
+            ..Self::answer(path, 0, Value::Null)
+        }
+        .delay(delay)
+    }
+
     /// Restricts the fault to one method.
     pub fn method(mut self, method: impl Into<String>) -> Self {
         self.method = method.into();

@@ -347,9 +347,12 @@ fn a_refresh_failing_with_503_is_temporary_and_keeps_the_login_byte_for_byte() {
         503,
         json!({"error": "unavailable"}),
     ));
-    let run = t.run(&["whoami"]);
-    run.expect_code(1);
-    assert!(run.stderr.contains("temporary"), "{}", run.stderr);
+    let run = t.run(&["whoami", "--json"]);
+    let line = assert_json_failure(&run, 1, "HTTP_ERROR");
+    assert!(
+        line["error"].as_str().unwrap().contains("temporary"),
+        "{line}"
+    );
     assert_eq!(std::fs::read(t.credentials_path()).unwrap(), before);
 }
 
@@ -632,4 +635,158 @@ fn whoami_fills_in_a_user_the_login_could_not_read() {
     .unwrap();
     t.run(&["whoami"]).expect_code(0);
     assert_eq!(t.credentials()["user"]["email"], TEST_USER_EMAIL);
+}
+
+/// A logged-in environment whose access token has expired and whose next renewal takes
+/// `delay_ms` at the platform.
+fn expired_login_with_slow_refresh(delay_ms: u64) -> TestEnv {
+    let t = TestEnv::with_platform();
+    t.login();
+    t.sandbox().expire_access_tokens();
+    t.sandbox().add_fault(Fault::slow(
+        "/api/oauth/v1/token",
+        std::time::Duration::from_millis(delay_ms),
+    ));
+    t.sandbox().clear_requests();
+    t
+}
+
+/// Waits until the sandbox has received a renewal request.
+fn wait_for_refresh_request(t: &TestEnv) {
+    for _ in 0..200 {
+        if paths_of(t).iter().any(|p| p == "POST /api/oauth/v1/token") {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    panic!("no renewal reached the platform");
+}
+
+#[test]
+fn logout_during_another_processes_renewal_stays_logged_out() {
+    let t = expired_login_with_slow_refresh(1500);
+    let whoami = t.spawn(&["whoami"]);
+    wait_for_refresh_request(&t);
+    // logout waits for the renewal, then removes its result too.
+    t.run(&["logout"]).expect_code(0);
+    whoami.finish(&t);
+    assert!(
+        !t.credentials_path().exists(),
+        "the renewal brought the login back"
+    );
+}
+
+#[test]
+fn ctrl_c_while_waiting_for_another_processes_renewal_exits_130_at_once() {
+    let t = expired_login_with_slow_refresh(4000);
+    let mut renewing = t.spawn(&["whoami"]);
+    wait_for_refresh_request(&t);
+    let mut waiting = t.spawn(&["whoami", "--json"]);
+    waiting.wait_for_line(|l| l.contains("waiting for another insforge process"));
+    waiting.interrupt();
+    let run = waiting.finish(&t);
+    assert!(
+        renewing.is_running(),
+        "the Ctrl-C waited for the other process"
+    );
+    assert_json_failure(&run, 130, "INTERRUPTED");
+    renewing.finish(&t).expect_code(0);
+}
+
+#[test]
+fn an_idle_connection_to_the_callback_port_does_not_hold_up_the_login() {
+    let t = TestEnv::with_platform();
+    // The callback's reader gives a silent connection 10 s; the login allows 5.
+    let mut login = t.spawn(&["login", "--no-browser", "--timeout", "5"]);
+    let url = login.wait_for_line(|l| l.starts_with("http"));
+    let redirect = query_param(&url, "redirect_uri").unwrap();
+    let port = reqwest::Url::parse(&redirect).unwrap().port().unwrap();
+    let _idle = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let (status, _) = get(&url, true);
+    assert_eq!(status, 200);
+    login.finish(&t).expect_code(0);
+}
+
+#[test]
+fn a_platform_url_without_the_platform_says_to_check_the_url() {
+    let t = TestEnv::with_platform();
+    let wrong = format!("{}/v2", t.sandbox().base_url());
+    t.login();
+    let run = t.run(&["whoami", "--json", "--api-url", &wrong]);
+    let line = assert_json_failure(&run, 1, "HTTP_ERROR");
+    assert!(
+        line["hint"].as_str().unwrap().contains("--api-url"),
+        "{line}"
+    );
+    let run = t.run_with_env(
+        &["login", "--email", "--json", "--api-url", &wrong],
+        &[
+            ("INSFORGE_EMAIL", "ada@example.com"),
+            ("INSFORGE_PASSWORD", "pw"),
+        ],
+    );
+    assert_json_failure(&run, 1, "HTTP_ERROR");
+}
+
+#[test]
+fn escape_sequences_in_the_profile_are_shown_not_obeyed() {
+    let t = TestEnv::with_platform();
+    t.login();
+    t.sandbox().add_fault(Fault::answer(
+        "/auth/v1/profile",
+        200,
+        json!({"user": {"id": "u1", "name": "Eve\u{1b}[2J\u{1b}]0;pwned\u{7}", "email": "eve@example.com"}}),
+    ));
+    let run = t.run(&["whoami"]);
+    run.expect_code(0);
+    assert!(!run.stdout.contains('\u{1b}'), "{:?}", run.stdout);
+    assert!(run.stdout.contains("\\u{1b}[2J"), "{}", run.stdout);
+}
+
+#[test]
+fn an_access_token_variable_with_a_line_ending_still_works() {
+    let t = TestEnv::with_platform();
+    let (access, _) = t.sandbox().issue_tokens();
+    let run = t.run_with_env(
+        &["whoami"],
+        &[("INSFORGE_ACCESS_TOKEN", &format!("{access}\r\n"))],
+    );
+    run.expect_code(0);
+}
+
+#[test]
+fn device_login_gives_up_at_the_timeout_and_keeps_the_code_for_later() {
+    let t = TestEnv::with_platform();
+    let run = t.run(&["login", "--device", "--no-browser", "--timeout", "2"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("Authentication timed out"),
+        "{}",
+        run.stderr
+    );
+    assert!(t.home().join(".insforge/pending-device.json").exists());
+}
+
+#[test]
+fn a_device_page_that_is_not_http_is_neither_shown_nor_opened() {
+    let t = TestEnv::with_platform();
+    t.sandbox().add_fault(Fault::answer(
+        "/api/oauth/v1/device_authorization",
+        200,
+        json!({"device_code": "d", "user_code": "ABCD-EFGH", "verification_uri": "x",
+               "verification_uri_complete": "javascript:alert(1)", "expires_in": 600, "interval": 1}),
+    ));
+    let run = t.run(&["login", "--device"]);
+    run.expect_code(1);
+    assert!(!run.stderr.contains("javascript:"), "{}", run.stderr);
+    assert!(!t.browser_log().exists());
+}
+
+#[test]
+fn api_url_with_surrounding_spaces_is_trimmed() {
+    let t = TestEnv::with_platform();
+    t.login();
+    let padded = format!("  {}  ", t.sandbox().base_url());
+    t.run(&["whoami", "--api-url", &padded]).expect_code(0);
 }

@@ -122,6 +122,7 @@ fn ctrl_c_at_the_hidden_password_prompt_leaves_echo_on_and_exits_130() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert_eq!(status.code(), Some(130), "killed by {:?}", status.signal());
+    wait_for(&output, &mut seen, "error: interrupted");
     assert!(echo_is_on(&pty.slave), "echo must be back on after Ctrl-C");
     assert!(!t.credentials_path().exists());
     assert!(t.sandbox().requests().is_empty(), "nothing may be sent");
