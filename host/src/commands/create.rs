@@ -102,6 +102,9 @@ pub fn run(env: &Env, m: &ArgMatches) -> Result<()> {
             .with_hint("for example --name my-app"));
     }
     let region = arg("region").map(str::trim).filter(|r| !r.is_empty());
+    if let Some(warning) = ignored_auth(arg("template"), arg("auth")) {
+        env.output.warning(&warning);
+    }
 
     env.session()?.require_login()?;
     let org = link::choose_org(env, arg("org-id"))?;
@@ -177,11 +180,11 @@ pub fn run(env: &Env, m: &ArgMatches) -> Result<()> {
 fn finish(env: &Env, org: &Org, created: &Value) -> Result<(ProjectConfig, Option<ProjectConfig>)> {
     let id = projects::text(created, "id");
     let key = projects::access_key(env, &id)?;
-    let mut config = projects::link_config(created, key);
+    let mut config = projects::link_config(created, key)?;
     if config.org_id.is_empty() {
         config.org_id = org.id.clone();
     }
-    let replaced = link::write_link(env, &config)?;
+    let replaced = link::write_link(env, &mut config)?;
     Ok((config, replaced))
 }
 
@@ -225,6 +228,18 @@ fn check_flags(
         Some(t) if t != "empty" => Err(link::templates_unavailable(&format!("--template {t}"))),
         _ => Ok(()),
     }
+}
+
+/// The warning for an `--auth` that does nothing: it sets up auth in a template's code, and
+/// the only project this version creates is a blank one (no template, or `empty`).
+fn ignored_auth(template: Option<&str>, auth: Option<&str>) -> Option<String> {
+    let auth = auth?;
+    matches!(template, None | Some("empty")).then(|| {
+        format!(
+            "--auth {auth} is ignored: --auth applies to templates only, and this project starts \
+             blank"
+        )
+    })
 }
 
 /// `^[a-z0-9][a-z0-9-]{0,99}$`.
@@ -469,6 +484,22 @@ mod tests {
         assert!(msg(None, Some("my-shop"), None).contains("not available"));
         assert!(check_flags(Some("empty"), None, Some("better-auth")).is_ok());
         assert!(check_flags(None, None, None).is_ok());
+    }
+
+    #[test]
+    fn auth_without_a_template_is_ignored_with_a_warning() {
+        let expected = "--auth better-auth is ignored: --auth applies to templates only, and \
+                        this project starts blank";
+        assert_eq!(
+            ignored_auth(None, Some("better-auth")).as_deref(),
+            Some(expected)
+        );
+        assert_eq!(
+            ignored_auth(Some("empty"), Some("better-auth")).as_deref(),
+            Some(expected)
+        );
+        assert_eq!(ignored_auth(None, None), None);
+        assert_eq!(ignored_auth(Some("empty"), None), None);
     }
 
     #[test]

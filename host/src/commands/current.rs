@@ -52,20 +52,7 @@ pub fn run(env: &Env, _m: &ArgMatches) -> Result<()> {
     let line =
         |label: &str, value: &str| format!("  {:<15}{}\n", format!("{label}:"), sanitize(value));
     if authenticated {
-        let who = match &user {
-            Some(u) => {
-                let (name, email) = (text(u, "name"), text(u, "email"));
-                match (name.is_empty(), email.is_empty()) {
-                    (false, false) => format!("{name} <{email}>"),
-                    (true, false) => email,
-                    (false, true) => name,
-                    (true, true) if env_token => "(from INSFORGE_ACCESS_TOKEN)".to_owned(),
-                    (true, true) => "(unknown user)".to_owned(),
-                }
-            }
-            None => "(from INSFORGE_ACCESS_TOKEN)".to_owned(),
-        };
-        out.push_str(&line("User", &who));
+        out.push_str(&line("User", &who(user.as_ref(), env_token)));
         out.push_str(&line(
             "Default Org",
             default_org.as_deref().unwrap_or("(none)"),
@@ -102,4 +89,40 @@ pub fn run(env: &Env, _m: &ArgMatches) -> Result<()> {
     }
     out.push('\n');
     env.output.stdout_bytes(out.as_bytes())
+}
+
+/// The `User:` line of a login: the stored user's name and email; without them, where the login
+/// came from when `INSFORGE_ACCESS_TOKEN` is set, else `(unknown user)` (a stored login whose
+/// user is `null` or missing).
+fn who(user: Option<&Value>, env_token: bool) -> String {
+    let (name, email) = user.map_or_else(Default::default, |u| (text(u, "name"), text(u, "email")));
+    match (name.is_empty(), email.is_empty()) {
+        (false, false) => format!("{name} <{email}>"),
+        (true, false) => email,
+        (false, true) => name,
+        (true, true) if env_token => "(from INSFORGE_ACCESS_TOKEN)".to_owned(),
+        (true, true) => "(unknown user)".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_user_line_names_the_environment_only_when_its_token_is_set() {
+        for user in [None, Some(json!(null)), Some(json!({})), Some(json!("x"))] {
+            assert_eq!(who(user.as_ref(), false), "(unknown user)", "{user:?}");
+            assert_eq!(
+                who(user.as_ref(), true),
+                "(from INSFORGE_ACCESS_TOKEN)",
+                "{user:?}"
+            );
+        }
+        let ada = json!({"name": "Ada", "email": "ada@example.com"});
+        assert_eq!(who(Some(&ada), false), "Ada <ada@example.com>");
+        assert_eq!(who(Some(&ada), true), "Ada <ada@example.com>");
+        assert_eq!(who(Some(&json!({"email": "e@x"})), false), "e@x");
+        assert_eq!(who(Some(&json!({"name": "n"})), false), "n");
+    }
 }

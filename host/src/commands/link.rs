@@ -153,9 +153,12 @@ fn link_self_hosted(env: &Env, url: &str, key: &str, guard: Option<bool>) -> Res
         ));
     }
 
-    let mut config = ProjectConfig::self_hosted(url, key);
+    // What is stored is the URL as parsed: scheme and host in lower case, surrounding spaces
+    // gone. The official tool reads a host whose scheme is not a lower-case `http://` or
+    // `https://` as a cloud host, and would send the key to `https://ossfkey.us-test...`.
+    let mut config = ProjectConfig::self_hosted(parsed.as_str(), key);
     apply_guard(env, &mut config, guard);
-    let replaced = write_link(env, &config)?;
+    let replaced = write_link(env, &mut config)?;
     warn_replaced(env, replaced.as_ref());
     if env.output.json_mode() {
         env.output.json_value(&linked_json(&config))?;
@@ -201,7 +204,7 @@ fn link_cloud(
         }
     }
     apply_guard(env, &mut config, guard);
-    let replaced = write_link(env, &config)?;
+    let replaced = write_link(env, &mut config)?;
     if let Some(org) = &org {
         save_default_org(env, &org.id)?;
     }
@@ -222,18 +225,43 @@ fn link_cloud(
 }
 
 /// Writes the link in the working directory; returns the link it replaced there when that one
-/// was to another project.
-pub(crate) fn write_link(env: &Env, config: &ProjectConfig) -> Result<Option<ProjectConfig>> {
+/// was to another project. A link to the same project keeps the fields of the one it replaces
+/// that `config` does not set (`branched_from`, fields of other tools and versions); a link to
+/// another project starts afresh.
+pub(crate) fn write_link(env: &Env, config: &mut ProjectConfig) -> Result<Option<ProjectConfig>> {
     let previous = project::read_at(&env.cwd);
+    match &previous {
+        Some(old) if same_project(old, config) => keep_unknown_fields(old, config),
+        _ => {}
+    }
     project::save(&env.cwd, config)?;
     Ok(previous.filter(|old| !same_project(old, config)))
+}
+
+/// Gives `config` the fields of `old` it does not know, in their old order; its own values win.
+fn keep_unknown_fields(old: &ProjectConfig, config: &mut ProjectConfig) {
+    let mut merged = old.extra.clone();
+    for (key, value) in std::mem::take(&mut config.extra) {
+        merged.insert(key, value);
+    }
+    config.extra = merged;
 }
 
 /// Whether two links lead to the same project: the same cloud project, or the same self-hosted
 /// backend (every self-hosted link has the same sentinel id).
 fn same_project(a: &ProjectConfig, b: &ProjectConfig) -> bool {
-    let host = |c: &ProjectConfig| c.oss_host.trim_end_matches('/').to_owned();
-    a.project_id == b.project_id && (!a.is_self_hosted() || host(a) == host(b))
+    a.project_id == b.project_id && (!a.is_self_hosted() || same_backend(&a.oss_host, &b.oss_host))
+}
+
+/// Whether two backend URLs are the same once parsed (`HTTP://H:80/` is `http://h`), ignoring
+/// one trailing `/`; URLs that do not parse are compared as written.
+fn same_backend(a: &str, b: &str) -> bool {
+    let normal = |url: &str| {
+        let parsed = reqwest::Url::parse(url).map(String::from);
+        let text = parsed.unwrap_or_else(|_| url.trim().to_owned());
+        text.strip_suffix('/').map(str::to_owned).unwrap_or(text)
+    };
+    normal(a) == normal(b)
 }
 
 /// `replacing the link to <name> (<id>)` (a self-hosted backend by its URL) on stderr.
@@ -548,6 +576,34 @@ mod tests {
         assert!(same_project(&cloud("p1"), &cloud("p1")));
         assert!(!same_project(&cloud("p1"), &cloud("p2")));
         assert!(!same_project(&cloud("p1"), &a));
+    }
+
+    #[test]
+    fn the_same_backend_is_recognised_however_its_url_is_spelled() {
+        assert!(same_backend("http://a:1", "HTTP://A:1/"));
+        assert!(same_backend("http://a", "http://a:80"));
+        assert!(same_backend("http://a/p/", "Http://a/p"));
+        assert!(!same_backend("http://a/p", "http://a/P"));
+        assert!(!same_backend("http://a:1", "https://a:1"));
+    }
+
+    #[test]
+    fn a_relink_keeps_the_old_links_unknown_fields_in_order_with_its_own_values_winning() {
+        let mut old = ProjectConfig::self_hosted("http://a:1", "k1");
+        old.extra
+            .insert("branched_from".into(), json!({"project_id": "x"}));
+        old.extra.insert("guard".into(), json!(true));
+        old.extra.insert("extra_field".into(), json!(1));
+        let mut new = ProjectConfig::self_hosted("http://a:1", "k2");
+        new.extra.insert("guard".into(), json!(false));
+        keep_unknown_fields(&old, &mut new);
+        assert_eq!(
+            serde_json::to_value(&new.extra).unwrap(),
+            json!({"branched_from": {"project_id": "x"}, "guard": false, "extra_field": 1})
+        );
+        let order: Vec<&str> = new.extra.keys().map(String::as_str).collect();
+        assert_eq!(order, ["branched_from", "guard", "extra_field"]);
+        assert_eq!(new.api_key.as_deref(), Some("k2"));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use insforge_plugin_api::{encode_component, Request};
 use serde_json::Value;
 
 use crate::app::Env;
-use crate::config::project::ProjectConfig;
+use crate::config::project::{cloud_host, is_host_label, ProjectConfig};
 use crate::error::{CliError, Result};
 
 /// `{"<key>": value}` → value; a bare body is taken as is.
@@ -216,28 +216,56 @@ pub fn fetch_link_refined(env: &Env, project_id: &str, refine: Refine) -> Result
         .filter(|k| !k.is_empty())
         .map(str::to_owned)
         .ok_or_else(|| unexpected("the project's API key"))?;
-    Ok(link_config(&project, key))
+    link_config(&project, key)
 }
 
-/// The host of a cloud project's backend.
-pub fn oss_host(appkey: &str, region: &str) -> String {
-    format!("https://{appkey}.{region}.insforge.app")
-}
-
-/// The link file for a cloud project, with the official tool's fields.
-pub fn link_config(project: &Value, api_key: String) -> ProjectConfig {
-    let appkey = text(project, "appkey");
-    let region = text(project, "region");
-    ProjectConfig {
+/// The link file for a cloud project, with the official tool's fields. Its backend host is
+/// built from the platform's `appkey` and `region`, so both must be host name labels: anything
+/// else (`127.0.0.1:40491/#`) would send the project's key to another host. Refused as an
+/// error naming the field.
+pub fn link_config(project: &Value, api_key: String) -> Result<ProjectConfig> {
+    let appkey = host_label(project, "appkey")?;
+    let region = host_label(project, "region")?;
+    Ok(ProjectConfig {
         project_id: text(project, "id"),
         project_name: text(project, "name"),
         org_id: text(project, "organization_id"),
-        oss_host: oss_host(&appkey, &region),
+        oss_host: cloud_host(&appkey, &region),
         appkey,
         region,
         api_key: Some(api_key),
         extra: Default::default(),
-    }
+    })
+}
+
+/// The project's `field`, checked to be a host name label.
+fn host_label(project: &Value, field: &str) -> Result<String> {
+    let shown = match project.get(field) {
+        Some(Value::String(value)) if is_host_label(value) => return Ok(value.clone()),
+        Some(Value::String(value)) => {
+            let head: String = value.chars().take(80).collect();
+            if head.len() < value.len() {
+                format!("{head:?}...")
+            } else {
+                format!("{head:?}")
+            }
+        }
+        Some(other) => other.to_string().chars().take(80).collect(),
+        None => "(missing)".to_owned(),
+    };
+    let id = text(project, "id");
+    let which = if id.is_empty() {
+        "the project".to_owned()
+    } else {
+        format!("project {id}")
+    };
+    Err(CliError::general(format!(
+        "the platform's answer for {which} has an invalid {field} {shown}: the backend's host \
+         is built from it, so it must be 1 to 63 lower-case letters, digits or '-'"
+    ))
+    .with_hint(
+        "nothing was written; check --api-url / INSFORGE_API_URL points at the InsForge platform",
+    ))
 }
 
 #[cfg(test)]
@@ -301,9 +329,38 @@ mod tests {
     #[test]
     fn a_cloud_link_derives_its_host() {
         let project = json!({"id": "p", "name": "n", "organization_id": "o", "appkey": "abc", "region": "us-east"});
-        let c = link_config(&project, "ik_1".into());
+        let c = link_config(&project, "ik_1".into()).unwrap();
         assert_eq!(c.oss_host, "https://abc.us-east.insforge.app");
         assert_eq!(c.org_id, "o");
         assert!(!c.is_self_hosted());
+    }
+
+    #[test]
+    fn a_cloud_link_refuses_an_appkey_or_region_that_is_not_a_host_label() {
+        let good = json!({"id": "p", "appkey": "abc", "region": "us-east"});
+        for (field, bad) in [
+            ("appkey", json!("127.0.0.1:40491/#")),
+            ("appkey", json!("")),
+            ("appkey", json!(null)),
+            ("appkey", json!("ABC")),
+            ("region", json!("us-east.evil.example/")),
+            ("region", json!("x".repeat(64))),
+            ("region", json!(7)),
+        ] {
+            let mut project = good.clone();
+            project[field] = bad.clone();
+            let err = link_config(&project, "ik_1".into()).unwrap_err();
+            assert_eq!(err.kind.exit_code(), 1, "{field} {bad}");
+            assert!(
+                err.message.starts_with(&format!(
+                    "the platform's answer for project p has an invalid {field} "
+                )),
+                "{}",
+                err.message
+            );
+        }
+        let long = json!({"id": "p", "appkey": "a:".repeat(100), "region": "us-east"});
+        let err = link_config(&long, "ik_1".into()).unwrap_err();
+        assert!(err.message.contains("\"...:"), "{}", err.message);
     }
 }

@@ -1,12 +1,25 @@
-//! Whether git would pick up a project's `.insforge/` (which holds the API key): a small
-//! reader of `.gitignore` files (globs, `**`, `!`, directory-only and anchored patterns). It
-//! only reads; nothing is ever written to a `.gitignore`.
+//! Whether git would pick up a project's `.insforge/project.json` (which holds the API key): a
+//! small reader of `.gitignore` files (globs, `**`, `!`, directory-only and anchored patterns)
+//! and of the repository's `.git/info/exclude`. It only reads; nothing is ever written to a
+//! `.gitignore`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-/// What to tell the user when `.insforge/` under `root` is not kept out of git: `None` when a
-/// `.gitignore` (in `root` or a parent up to the repository's root) covers it, or when neither
-/// a repository nor a `.gitignore` is in sight.
+/// One file of ignore patterns and the directory its patterns are relative to.
+struct Rules {
+    dir: PathBuf,
+    text: String,
+}
+
+/// What to tell the user when `.insforge/project.json` under `root` is not kept out of git:
+/// `None` when git would ignore it, or when neither a repository nor a `.gitignore` is in
+/// sight.
+///
+/// The file is ignored, as in git, when a directory on its way from the repository's root is
+/// excluded (nothing below an excluded directory can be re-included), or else when the last
+/// pattern matching the file itself excludes it. So `*` then `!.insforge` still ignores
+/// `.insforge/project.json` (it matches `*`), and `.insforge/*` then `!.insforge/project.json`
+/// does not.
 pub fn advice(root: &Path) -> Option<String> {
     let mut dirs = Vec::new();
     let mut repo = None;
@@ -21,37 +34,39 @@ pub fn advice(root: &Path) -> Option<String> {
         // Outside a repository, only the directory's own .gitignore says anything.
         dirs.truncate(1);
     }
-    let files: Vec<(&Path, String)> = dirs
-        .iter()
-        .filter_map(|dir| {
-            let text = std::fs::read_to_string(dir.join(".gitignore")).ok()?;
-            Some((*dir, text))
+    let read = |dir: &Path, file: PathBuf| {
+        let text = std::fs::read_to_string(file).ok()?;
+        Some(Rules {
+            dir: dir.to_path_buf(),
+            text,
         })
+    };
+    // The .gitignore files at or above `root`, nearest first.
+    let gitignores: Vec<Rules> = dirs
+        .iter()
+        .filter_map(|dir| read(dir, dir.join(".gitignore")))
         .collect();
-    if repo.is_none() && files.is_empty() {
+    if repo.is_none() && gitignores.is_empty() {
         return None;
     }
-    // Outermost first, so a nearer file's later lines win, as in git.
-    let mut ignored = false;
-    for (dir, text) in files.iter().rev() {
-        let relative = root.strip_prefix(dir).unwrap_or(Path::new(""));
-        let mut parts: Vec<String> = relative
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect();
-        parts.push(".insforge".to_owned());
-        if let Some(verdict) = gitignore_verdict(text, &parts) {
-            ignored = verdict;
-        }
-    }
-    if ignored {
+    // Lowest precedence first, so that a later verdict wins: the repository's own exclude
+    // file, then the .gitignore files from the outermost in, then one inside `.insforge/`.
+    let insforge = root.join(".insforge");
+    let mut rules: Vec<&Rules> = Vec::new();
+    let exclude = repo.and_then(|r| read(r, r.join(".git").join("info").join("exclude")));
+    rules.extend(exclude.as_ref());
+    rules.extend(gitignores.iter().rev());
+    let inner = read(&insforge, insforge.join(".gitignore"));
+    rules.extend(inner.as_ref());
+
+    if is_ignored(repo.unwrap_or(root), &insforge.join("project.json"), &rules) {
         return None;
     }
     let advice = "holds the project's API key and should not be committed";
-    Some(match files.first() {
-        Some((dir, _)) => format!(
+    Some(match gitignores.first() {
+        Some(rules) => format!(
             ".insforge/ {advice}: add a line `.insforge/` to {}",
-            dir.join(".gitignore").display()
+            rules.dir.join(".gitignore").display()
         ),
         None => format!(
             ".insforge/ {advice}: create {} with a line `.insforge/`",
@@ -60,16 +75,49 @@ pub fn advice(root: &Path) -> Option<String> {
     })
 }
 
-/// Whether one `.gitignore`'s lines ignore the directory `parts` (relative to that file, ending
-/// in `.insforge`) or its `project.json`: `Some(true)` ignored, `Some(false)` re-included by a
-/// `!` line, `None` when no line is about it. The last matching line wins, as in git.
-fn gitignore_verdict(text: &str, parts: &[String]) -> Option<bool> {
-    // Every directory on the way (an ignored parent ignores .insforge too), then the file.
-    let mut paths: Vec<(String, bool)> = (1..=parts.len())
-        .map(|n| (parts[..n].join("/"), true))
+/// Whether git ignores the file `path` (below `top`, the repository's root), given pattern
+/// files in rising precedence: the first excluded directory on the way decides, else the file's
+/// own verdict.
+fn is_ignored(top: &Path, path: &Path, rules: &[&Rules]) -> bool {
+    let Ok(relative) = path.strip_prefix(top) else {
+        return false;
+    };
+    let parts: Vec<&std::ffi::OsStr> = relative
+        .components()
+        .map(std::path::Component::as_os_str)
         .collect();
-    paths.push((format!("{}/project.json", parts.join("/")), false));
+    for n in 1..=parts.len() {
+        let is_dir = n < parts.len();
+        let subject: PathBuf = std::iter::once(top.as_os_str())
+            .chain(parts[..n].iter().copied())
+            .collect();
+        let mut verdict = None;
+        for rules in rules {
+            let Ok(inside) = subject.strip_prefix(&rules.dir) else {
+                continue;
+            };
+            let inside: Vec<String> = inside
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            if inside.is_empty() {
+                continue;
+            }
+            if let Some(v) = gitignore_verdict(&rules.text, &inside.join("/"), is_dir) {
+                verdict = Some(v);
+            }
+        }
+        if verdict == Some(true) {
+            return true;
+        }
+    }
+    false
+}
 
+/// Whether one pattern file's lines ignore `path` (relative to that file's directory, `/`
+/// separated; a directory when `is_dir`): `Some(true)` ignored, `Some(false)` re-included by a
+/// `!` line, `None` when no line is about it. The last matching line wins, as in git.
+fn gitignore_verdict(text: &str, path: &str, is_dir: bool) -> Option<bool> {
     let mut verdict = None;
     for line in text.lines() {
         let line = line.trim_end();
@@ -84,23 +132,17 @@ fn gitignore_verdict(text: &str, parts: &[String]) -> Option<bool> {
             Some(rest) => (true, rest),
             None => (false, pattern),
         };
-        if pattern.is_empty() {
+        if pattern.is_empty() || (dir_only && !is_dir) {
             continue;
         }
         let anchored = pattern.contains('/');
         let pattern = pattern.strip_prefix('/').unwrap_or(pattern);
-        let hit = paths.iter().any(|(path, is_dir)| {
-            if dir_only && !is_dir {
-                return false;
-            }
-            let subject = if anchored {
-                path.as_str()
-            } else {
-                path.rsplit('/').next().unwrap_or(path)
-            };
-            glob(pattern.as_bytes(), subject.as_bytes())
-        });
-        if hit {
+        let subject = if anchored {
+            path
+        } else {
+            path.rsplit('/').next().unwrap_or(path)
+        };
+        if glob(pattern.as_bytes(), subject.as_bytes()) {
             verdict = Some(!negated);
         }
     }
@@ -210,6 +252,84 @@ mod tests {
             let advice = advice_for(&[("repo/.git/HEAD", ""), ("repo/.gitignore", line)]);
             assert_eq!(advice, None, "{line}");
         }
+    }
+
+    #[test]
+    fn the_link_file_is_what_counts_not_its_directory() {
+        // `.insforge/project.json` matches `*`; `!.insforge` re-includes only the directory.
+        for text in [
+            "*\n!.insforge\n",
+            "*\n!.insforge/\n",
+            "*\n!/.insforge\n",
+            "*\n!*/\n",
+            "project.json\n",
+            "*.json\n",
+            ".insforge/*\n!.insforge/README\n",
+            // An excluded directory cannot have its files re-included.
+            ".insforge/\n!.insforge/project.json\n",
+        ] {
+            let advice = advice_for(&[("repo/.git/HEAD", ""), ("repo/app/.gitignore", text)]);
+            assert_eq!(advice, None, "{text:?}");
+        }
+        // The file itself re-included: git would pick it up.
+        for text in [
+            "*\n!.insforge\n!.insforge/project.json\n",
+            "*\n!.insforge/\n!project.json\n",
+            ".insforge/*\n!.insforge/project.json\n",
+            "*.json\n!project.json\n",
+        ] {
+            let advice = advice_for(&[("repo/.git/HEAD", ""), ("repo/app/.gitignore", text)]);
+            assert!(advice.is_some(), "{text:?}");
+        }
+        // An excluded directory on the way from the repository's root.
+        assert_eq!(
+            advice_for(&[
+                ("repo/.git/HEAD", ""),
+                ("repo/.gitignore", "*\n"),
+                ("repo/app/.gitignore", "!*\n"),
+            ]),
+            None
+        );
+        // A nearer .gitignore wins over a farther one.
+        assert!(advice_for(&[
+            ("repo/.git/HEAD", ""),
+            ("repo/.gitignore", ".insforge/\n"),
+            ("repo/app/.gitignore", "!.insforge/\n"),
+        ])
+        .is_some());
+    }
+
+    #[test]
+    fn a_gitignore_inside_insforge_or_the_repositorys_exclude_file_counts() {
+        for text in ["*\n", "project.json\n", "*\n!.gitignore\n"] {
+            let advice = advice_for(&[
+                ("repo/.git/HEAD", ""),
+                ("repo/app/.insforge/.gitignore", text),
+            ]);
+            assert_eq!(advice, None, "{text:?}");
+        }
+        assert_eq!(
+            advice_for(&[
+                ("repo/.git/HEAD", ""),
+                ("repo/.git/info/exclude", ".insforge/\n"),
+            ]),
+            None
+        );
+        // A .gitignore re-including what the exclude file ignores wins over it; the hint names
+        // the .gitignore, never the file inside .insforge/.
+        assert_eq!(
+            advice_for(&[
+                ("repo/.git/HEAD", ""),
+                ("repo/.git/info/exclude", ".insforge/\n"),
+                ("repo/.gitignore", "!.insforge/\n"),
+                ("repo/app/.insforge/.gitignore", "other\n"),
+            ])
+            .as_deref(),
+            Some(
+                ".insforge/ holds the project's API key and should not be committed: add a \
+                 line `.insforge/` to [T]/repo/.gitignore"
+            )
+        );
     }
 
     #[test]

@@ -72,7 +72,13 @@ impl ProjectConfig {
     }
 
     /// Applies the official tool's read-time repairs: legacy sentinels become the current ones,
-    /// and an `oss_host` without a scheme is rebuilt from `appkey` and `region`.
+    /// and a cloud link's `oss_host` without a scheme is rebuilt from `appkey` and `region`.
+    ///
+    /// Unlike the official tool, the scheme is recognised in any case (`HTTP://` is a scheme),
+    /// and a self-hosted link's host is never rebuilt: its `appkey` and `region` are
+    /// placeholders, and the rebuilt host (`https://ossfkey.us-test.insforge.app`) is an
+    /// internet name that would receive the self-hosted backend's API key. Nor is a host built
+    /// from an `appkey` or `region` that is not a host name label.
     fn heal(&mut self) {
         if LEGACY_PROJECT_IDS.contains(&self.project_id.as_str()) {
             self.project_id = SELF_HOSTED_PROJECT_ID.into();
@@ -80,16 +86,40 @@ impl ProjectConfig {
         if LEGACY_ORG_IDS.contains(&self.org_id.as_str()) {
             self.org_id = SELF_HOSTED_ORG_ID.into();
         }
-        let has_scheme =
-            self.oss_host.starts_with("http://") || self.oss_host.starts_with("https://");
         if !self.oss_host.is_empty()
-            && !has_scheme
-            && !self.appkey.is_empty()
-            && !self.region.is_empty()
+            && !has_http_scheme(&self.oss_host)
+            && !self.is_self_hosted()
+            && is_host_label(&self.appkey)
+            && is_host_label(&self.region)
         {
-            self.oss_host = format!("https://{}.{}.insforge.app", self.appkey, self.region);
+            self.oss_host = cloud_host(&self.appkey, &self.region);
         }
     }
+}
+
+/// The backend host of a cloud project: `https://{appkey}.{region}.insforge.app`. Check both
+/// with [`is_host_label`] first.
+pub fn cloud_host(appkey: &str, region: &str) -> String {
+    format!("https://{appkey}.{region}.insforge.app")
+}
+
+/// Whether `value` may stand as one label of the cloud backend's host name: 1 to 63 ASCII
+/// lower-case letters, digits and `-`. An `appkey` or `region` of any other shape
+/// (`127.0.0.1:40491/#`) would turn `https://{appkey}.{region}.insforge.app` into another host.
+pub fn is_host_label(value: &str) -> bool {
+    (1..=63).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// Whether `url` starts with `http://` or `https://`, in any case.
+fn has_http_scheme(url: &str) -> bool {
+    let starts = |prefix: &str| {
+        url.get(..prefix.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+    };
+    starts("http://") || starts("https://")
 }
 
 /// The path of the link file under a project root.
@@ -268,6 +298,80 @@ mod tests {
         assert!(c.is_self_hosted());
         assert_eq!(c.org_id, SELF_HOSTED_ORG_ID);
         assert_eq!(c.oss_host, "http://localhost:7130");
+    }
+
+    fn healed(project_id: &str, oss_host: &str, appkey: &str, region: &str) -> String {
+        let mut c = ProjectConfig {
+            project_id: project_id.into(),
+            appkey: appkey.into(),
+            region: region.into(),
+            oss_host: oss_host.into(),
+            ..Default::default()
+        };
+        c.heal();
+        c.oss_host
+    }
+
+    #[test]
+    fn heal_recognises_the_scheme_in_any_case() {
+        for host in [
+            "HTTP://127.0.0.1:7130",
+            "Http://127.0.0.1:7130",
+            "HTTPS://abc.us-east.insforge.app",
+            "hTTp://localhost",
+        ] {
+            assert_eq!(healed("p1", host, "abc", "us-east"), host);
+            assert_eq!(
+                healed(SELF_HOSTED_PROJECT_ID, host, "ossfkey", "us-test"),
+                host
+            );
+        }
+    }
+
+    #[test]
+    fn heal_never_rebuilds_the_host_of_a_self_hosted_link() {
+        for id in [SELF_HOSTED_PROJECT_ID, "oss-project", LEGACY_PROJECT_IDS[1]] {
+            for host in ["127.0.0.1:7130", " http://127.0.0.1:7130", "localhost"] {
+                assert_eq!(healed(id, host, "ossfkey", "us-test"), host, "{id} {host}");
+            }
+        }
+    }
+
+    #[test]
+    fn heal_rebuilds_a_cloud_host_without_a_scheme_from_valid_labels_only() {
+        assert_eq!(
+            healed("p1", "abc.us-east.insforge.app", "abc", "us-east"),
+            "https://abc.us-east.insforge.app"
+        );
+        assert_eq!(
+            healed("p1", "ftp://x", "abc", "us-east"),
+            "https://abc.us-east.insforge.app"
+        );
+        // Without both labels, or with labels that would name another host: left alone.
+        assert_eq!(healed("p1", "x", "", "us-east"), "x");
+        assert_eq!(healed("p1", "x", "127.0.0.1:1/#", "us-east"), "x");
+        assert_eq!(healed("p1", "x", "abc", "Us-East"), "x");
+        // An empty host stays empty.
+        assert_eq!(healed("p1", "", "abc", "us-east"), "");
+    }
+
+    #[test]
+    fn host_labels_are_lower_case_letters_digits_and_dashes() {
+        for good in ["a", "k7m2p9qx", "us-east", "0", &"a".repeat(63)] {
+            assert!(is_host_label(good), "{good}");
+        }
+        for bad in [
+            "",
+            "127.0.0.1:40491/#",
+            "Abc",
+            "a.b",
+            "a b",
+            "a_b",
+            "é",
+            &"a".repeat(64),
+        ] {
+            assert!(!is_host_label(bad), "{bad}");
+        }
     }
 
     #[test]

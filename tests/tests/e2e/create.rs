@@ -1,7 +1,7 @@
 //! `insforge create`: a new project on the fake platform, polled until active, then linked.
 
 use insforge_tests::kit::{Run, TestEnv, API_KEY};
-use insforge_tests::sandbox::platform::{ORG_ACME_ID, ORG_PERSONAL_ID};
+use insforge_tests::sandbox::platform::{ORG_ACME_ID, ORG_PERSONAL_ID, PROJECT_TODO_ID};
 use insforge_tests::sandbox::{Fault, SandboxConfig};
 use serde_json::{json, Value};
 
@@ -456,4 +456,103 @@ fn create_in_the_home_directory_is_refused_before_any_request() {
     );
     assert!(requests(&t).is_empty(), "no project was created");
     assert!(!t.home().join(".insforge/project.json").exists());
+}
+
+#[test]
+fn create_with_auth_but_no_template_warns_that_auth_is_ignored() {
+    let t = logged_in(|c| c.with_project_ready_delay(std::time::Duration::ZERO));
+    let warning = "--auth better-auth is ignored: --auth applies to templates only, and this \
+                   project starts blank";
+    let human = run(
+        &t,
+        &[
+            "create",
+            "--name",
+            "my-app",
+            "--org-id",
+            ORG_ACME_ID,
+            "--auth",
+            "better-auth",
+        ],
+    );
+    human.expect_code(0);
+    assert!(
+        human.stderr.starts_with(&format!("warning: {warning}\n")),
+        "{}",
+        human.stderr
+    );
+
+    // With `--template empty` too; with --json the warning is a JSON line on stderr.
+    let json_run = run(
+        &t,
+        &[
+            "create",
+            "--json",
+            "--name",
+            "my-app",
+            "--org-id",
+            ORG_ACME_ID,
+            "--template",
+            "empty",
+            "--auth",
+            "better-auth",
+        ],
+    );
+    json_run.expect_code(0);
+    assert_eq!(json_run.json()["success"], true);
+    let first: Value = serde_json::from_str(json_run.stderr.lines().next().unwrap()).unwrap();
+    assert_eq!(first, json!({ "warning": warning }));
+
+    // Without --auth: no warning.
+    let plain = run(&t, &["create", "--name", "my-app", "--org-id", ORG_ACME_ID]);
+    plain.expect_code(0);
+    assert!(!plain.stderr.contains("--auth"), "{}", plain.stderr);
+}
+
+#[test]
+fn create_refuses_a_new_project_whose_appkey_is_not_a_host_name_label() {
+    let t = logged_in(|c| c.with_project_ready_delay(std::time::Duration::ZERO));
+    // The platform answers the creation with a seeded (active) project's id and a bad appkey.
+    t.sandbox().add_fault(
+        Fault::answer(
+            format!("/organizations/v1/{ORG_ACME_ID}/projects"),
+            201,
+            json!({
+                "id": PROJECT_TODO_ID,
+                "organization_id": ORG_ACME_ID,
+                "name": "my-app",
+                "appkey": "127.0.0.1:40491/#",
+                "region": "us-east",
+                "status": "creating",
+            }),
+        )
+        .method("POST"),
+    );
+    let run = run(
+        &t,
+        &[
+            "create",
+            "--json",
+            "--name",
+            "my-app",
+            "--org-id",
+            ORG_ACME_ID,
+        ],
+    );
+    let line = assert_json_failure(&run, 1, "UNKNOWN_ERROR");
+    assert!(
+        line["error"].as_str().unwrap().starts_with(&format!(
+            "the platform's answer for project {PROJECT_TODO_ID} has an invalid appkey \"127.0.0.1:40491/#\""
+        )),
+        "{line}"
+    );
+    assert!(
+        line["hint"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("the project {PROJECT_TODO_ID} was created")),
+        "{line}"
+    );
+    assert!(!t.cwd().join(".insforge").exists());
+    assert!(config_json(&t).get("default_org_id").is_none());
 }

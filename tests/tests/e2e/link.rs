@@ -601,3 +601,271 @@ fn current_shows_insforge_project_id_when_it_is_set() {
         assert!(!human.stdout.contains("Project ID env"), "{}", human.stdout);
     }
 }
+
+// --- URLs as typed, fields kept, values from the platform ------------------------------------
+
+/// `http://127.0.0.1:<port>` with the scheme as `scheme` spells it.
+fn respelled(url: &str, scheme: &str) -> String {
+    format!("{scheme}{}", url.strip_prefix("http://").unwrap())
+}
+
+#[test]
+fn link_with_an_upper_case_scheme_stores_the_parsed_url_and_reaches_the_sandbox() {
+    let t = TestEnv::with_sandbox();
+    let url = t.sandbox().base_url().to_owned();
+    for typed in [
+        respelled(&url, "HTTP://"),
+        respelled(&url, "Http://"),
+        format!(" {}/ ", respelled(&url, "hTTp://")),
+    ] {
+        t.run(&["link", "--api-base-url", &typed, "--api-key", API_KEY])
+            .expect_code(0);
+        // Stored as parsed (lower-case scheme, no spaces, one trailing `/` gone): the official
+        // tool would take anything else for a cloud host and rebuild it.
+        assert_eq!(project_json(&t)["oss_host"], url.as_str(), "{typed:?}");
+        let current = t.run(&["current", "--json"]);
+        current.expect_code(0);
+        // Checked before anything is sent: a wrong host here would be an internet name.
+        assert_eq!(
+            current.json()["project"]["oss_host"],
+            "[SANDBOX]",
+            "{typed:?}"
+        );
+
+        t.sandbox().clear_requests();
+        t.run(&["db", "tables", "--json"]).expect_code(0);
+        t.run(&["metadata", "--json"]).expect_code(0);
+        let paths: Vec<String> = t.sandbox().requests().into_iter().map(|r| r.path).collect();
+        assert!(
+            paths.iter().any(|p| p.starts_with("/api/database"))
+                && paths.iter().any(|p| p.starts_with("/api/metadata")),
+            "{paths:?}"
+        );
+    }
+}
+
+#[test]
+fn link_stores_the_url_normalised_but_keeps_its_path() {
+    let t = TestEnv::new();
+    for (typed, stored) in [
+        ("HTTP://LOCALHOST:7130/Base/", "http://localhost:7130/Base"),
+        ("https://127.0.0.1:443/", "https://127.0.0.1"),
+        ("http://127.0.0.1:7130/api//", "http://127.0.0.1:7130/api/"),
+        ("\thttp://127.0.0.1:7130 ", "http://127.0.0.1:7130"),
+    ] {
+        let run = t.run(&["link", "--api-base-url", typed, "--api-key", API_KEY]);
+        run.expect_code(0);
+        assert_eq!(project_json(&t)["oss_host"], stored, "{typed:?}");
+        assert!(
+            run.stdout
+                .contains(&format!("Linked to direct project at {stored}\n")),
+            "{}",
+            run.stdout
+        );
+    }
+}
+
+#[test]
+fn current_says_unknown_user_for_a_stored_login_without_a_user() {
+    let t = TestEnv::new();
+    std::fs::create_dir_all(t.home().join(".insforge")).unwrap();
+    for credentials in [
+        r#"{"access_token":"tok_stored","user":null}"#,
+        r#"{"access_token":"tok_stored"}"#,
+        r#"{"access_token":"tok_stored","user":{}}"#,
+    ] {
+        std::fs::write(t.credentials_path(), credentials).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(t.credentials_path(), std::fs::Permissions::from_mode(0o600))
+                .unwrap();
+        }
+        let run = t.run(&["current"]);
+        run.expect_code(0);
+        assert!(
+            run.stdout.contains("  User:          (unknown user)\n"),
+            "{credentials}: {}",
+            run.stdout
+        );
+        assert!(
+            !run.stdout.contains("INSFORGE_ACCESS_TOKEN"),
+            "{}",
+            run.stdout
+        );
+
+        // Only a token in the environment is named as the source.
+        let env = t.run_with_env(&["current"], &[("INSFORGE_ACCESS_TOKEN", "tok_env")]);
+        env.expect_code(0);
+        assert!(
+            env.stdout
+                .contains("  User:          (from INSFORGE_ACCESS_TOKEN)\n"),
+            "{credentials}: {}",
+            env.stdout
+        );
+        assert!(!env.stdout.contains("tok_"), "{}", env.stdout);
+    }
+}
+
+/// Adds fields this tool does not know to the link in the working directory.
+fn add_unknown_fields(t: &TestEnv) {
+    let mut link = project_json(t);
+    let map = link.as_object_mut().unwrap();
+    map.insert(
+        "branched_from".into(),
+        json!({"project_id": "p-parent", "project_name": "parent"}),
+    );
+    map.insert("extra_field".into(), json!([1, {"a": null}]));
+    map.insert("guard".into(), json!(true));
+    t.write(
+        ".insforge/project.json",
+        serde_json::to_string_pretty(&link).unwrap(),
+    );
+}
+
+fn keys(link: &Value) -> Vec<String> {
+    link.as_object().unwrap().keys().cloned().collect()
+}
+
+#[test]
+fn relinking_the_same_cloud_project_keeps_unknown_fields_and_another_starts_fresh() {
+    let t = logged_in(|c| c);
+    run_ok(&t, &["link", "--project-id", PROJECT_TODO_ID]);
+    add_unknown_fields(&t);
+
+    let again = run_ok(&t, &["link", "--project-id", PROJECT_TODO_ID]);
+    assert!(!again.stderr.contains("replacing"), "{}", again.stderr);
+    let link = project_json(&t);
+    assert_eq!(
+        link["branched_from"],
+        json!({"project_id": "p-parent", "project_name": "parent"})
+    );
+    assert_eq!(link["extra_field"], json!([1, {"a": null}]));
+    assert_eq!(link["guard"], true);
+    assert_eq!(link["api_key"], API_KEY);
+    assert_eq!(
+        keys(&link),
+        [
+            "project_id",
+            "project_name",
+            "org_id",
+            "appkey",
+            "region",
+            "api_key",
+            "oss_host",
+            "branched_from",
+            "extra_field",
+            "guard"
+        ]
+    );
+
+    // --guard given: its value wins, the rest stays.
+    run_ok(
+        &t,
+        &["link", "--project-id", PROJECT_TODO_ID, "--guard", "off"],
+    );
+    let link = project_json(&t);
+    assert_eq!(link["guard"], false);
+    assert_eq!(link["extra_field"], json!([1, {"a": null}]));
+
+    // Another project: only the guard setting of the directory carries over.
+    run_ok(&t, &["link", "--project-id", PROJECT_CRM_ID, "--guard"]);
+    let link = project_json(&t);
+    assert_eq!(link["project_id"], PROJECT_CRM_ID);
+    assert!(link.get("branched_from").is_none(), "{link}");
+    assert!(link.get("extra_field").is_none(), "{link}");
+    assert_eq!(link["guard"], true);
+}
+
+#[test]
+fn relinking_the_same_self_hosted_backend_keeps_unknown_fields_and_another_starts_fresh() {
+    let t = TestEnv::new();
+    let link = |url: &str| {
+        t.run(&["link", "--api-base-url", url, "--api-key", API_KEY])
+            .expect_code(0)
+            .stderr
+            .clone()
+    };
+    link("http://127.0.0.1:7130");
+    add_unknown_fields(&t);
+
+    // The same backend, spelled differently.
+    let stderr = link("HTTP://127.0.0.1:7130/");
+    assert!(!stderr.contains("replacing"), "{stderr}");
+    let kept = project_json(&t);
+    assert_eq!(kept["branched_from"]["project_id"], "p-parent");
+    assert_eq!(kept["extra_field"], json!([1, {"a": null}]));
+    assert_eq!(kept["oss_host"], "http://127.0.0.1:7130");
+
+    let stderr = link("http://127.0.0.1:7131");
+    assert!(stderr.contains("replacing the link"), "{stderr}");
+    let fresh = project_json(&t);
+    assert!(fresh.get("branched_from").is_none(), "{fresh}");
+    assert!(fresh.get("extra_field").is_none(), "{fresh}");
+    assert_eq!(fresh["guard"], true);
+}
+
+/// A fault answering the project `id` with `field` set to `value`, for the next `times` reads.
+fn project_answer_with(id: &str, field: &str, value: &str, times: u64) -> Fault {
+    let mut project = json!({
+        "id": id,
+        "organization_id": ORG_ACME_ID,
+        "name": PROJECT_TODO_NAME,
+        "appkey": PROJECT_TODO_APPKEY,
+        "region": PROJECT_TODO_REGION,
+        "status": "active",
+    });
+    project[field] = json!(value);
+    Fault::answer(format!("/projects/v1/{id}"), 200, project)
+        .method("GET")
+        .times(Some(times))
+}
+
+#[test]
+fn cloud_link_refuses_an_appkey_or_region_that_is_not_a_host_name_label() {
+    let t = logged_in(|c| c);
+    // A link already here stays as it was.
+    t.write(".insforge/project.json", r#"{"project_id":"p-old"}"#);
+    for (field, value) in [
+        ("appkey", "127.0.0.1:40491/#"),
+        ("appkey", "K7M2P9QX"),
+        ("region", "us-east.evil.example"),
+        ("region", ""),
+    ] {
+        t.sandbox()
+            .add_fault(project_answer_with(PROJECT_TODO_ID, field, value, 1));
+        let run = run(&t, &["link", "--json", "--project-id", PROJECT_TODO_ID]);
+        let line = assert_json_failure(&run, 1, "UNKNOWN_ERROR");
+        let error = line["error"].as_str().unwrap();
+        assert!(
+            error.starts_with(&format!(
+                "the platform's answer for project {PROJECT_TODO_ID} has an invalid {field} {value:?}"
+            )),
+            "{error}"
+        );
+        assert!(error.contains("1 to 63 lower-case letters, digits or '-'"));
+        assert_eq!(
+            std::fs::read_to_string(t.cwd().join(".insforge/project.json")).unwrap(),
+            r#"{"project_id":"p-old"}"#
+        );
+    }
+    assert!(config_json(&t).get("default_org_id").is_none());
+
+    // In human mode, the same words on stderr.
+    t.sandbox().add_fault(project_answer_with(
+        PROJECT_TODO_ID,
+        "appkey",
+        "127.0.0.1:40491/#",
+        1,
+    ));
+    let human = run(&t, &["link", "--project-id", PROJECT_TODO_ID]);
+    human.expect_code(1);
+    assert!(
+        human.stderr.starts_with(&format!(
+            "error: the platform's answer for project {PROJECT_TODO_ID} has an invalid appkey \"127.0.0.1:40491/#\""
+        )),
+        "{}",
+        human.stderr
+    );
+    assert_eq!(human.stdout, "");
+}

@@ -3,6 +3,8 @@
 
 use insforge_tests::kit::{TestEnv, API_KEY};
 use insforge_tests::sandbox::platform::PROJECT_TODO_ID;
+use insforge_tests::sandbox::Fault;
+use serde_json::json;
 
 use crate::assert_json_failure;
 
@@ -127,4 +129,65 @@ fn a_project_json_in_the_home_insforge_directory_is_never_a_project() {
         assert_json_failure(&run, 3, "PROJECT_NOT_LINKED");
     }
     assert!(t.sandbox().requests().is_empty(), "nothing was sent");
+}
+
+#[test]
+fn a_hand_written_self_hosted_link_with_an_upper_case_scheme_keeps_its_host() {
+    let t = TestEnv::with_config(true, |c| c);
+    let url = t.sandbox().base_url().to_owned();
+    let upper = format!("HTTP://{}", url.strip_prefix("http://").unwrap());
+    for project_id in ["fa4e0000-1234-5678-90ab-cd1234567890", "oss-project"] {
+        t.write(
+            ".insforge/project.json",
+            format!(
+                r#"{{"project_id":"{project_id}","project_name":"oss-project","org_id":"oss-org","appkey":"ossfkey","region":"us-test","api_key":"{API_KEY}","oss_host":"{upper}"}}"#
+            ),
+        );
+        let current = t.run(&["current", "--json"]);
+        current.expect_code(0);
+        // Not rebuilt as `https://ossfkey.us-test.insforge.app`; checked before anything is sent.
+        assert_eq!(current.json()["project"]["oss_host"], upper.as_str());
+
+        t.sandbox().clear_requests();
+        t.run(&["db", "tables", "--json"]).expect_code(0);
+        t.run(&["metadata", "--json"]).expect_code(0);
+        let paths: Vec<String> = t.sandbox().requests().into_iter().map(|r| r.path).collect();
+        assert!(
+            paths.iter().any(|p| p.starts_with("/api/database"))
+                && paths.iter().any(|p| p.starts_with("/api/metadata")),
+            "{paths:?}"
+        );
+    }
+}
+
+#[test]
+fn insforge_project_id_of_a_project_with_a_bad_appkey_is_refused_before_its_backend_is_called() {
+    let t = TestEnv::with_platform();
+    t.login();
+    t.sandbox().add_fault(
+        Fault::answer(
+            format!("/projects/v1/{PROJECT_TODO_ID}"),
+            200,
+            json!({"id": PROJECT_TODO_ID, "name": "todo-app", "appkey": "127.0.0.1:40491/#", "region": "us-east"}),
+        )
+        .method("GET"),
+    );
+    t.sandbox().clear_requests();
+    let run = t.run_with_env(
+        &["metadata", "--json"],
+        &[("INSFORGE_PROJECT_ID", PROJECT_TODO_ID)],
+    );
+    let line = assert_json_failure(&run, 1, "UNKNOWN_ERROR");
+    assert!(
+        line["error"]
+            .as_str()
+            .unwrap()
+            .contains("has an invalid appkey \"127.0.0.1:40491/#\""),
+        "{line}"
+    );
+    let paths: Vec<String> = t.sandbox().requests().into_iter().map(|r| r.path).collect();
+    assert!(
+        paths.iter().all(|p| p.starts_with("/projects/v1/")),
+        "{paths:?}"
+    );
 }
