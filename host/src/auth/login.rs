@@ -38,15 +38,23 @@ fn send(env: &Env, request: &HttpRequest, bearer: Option<&str>) -> Result<Answer
     net.runtime.block_on(net.client.send_once(request, bearer))
 }
 
-/// A 404 from a login endpoint means the URL is not the platform's (a wrong --api-url).
-fn platform_route_miss(answer: &Answer) -> Option<CliError> {
-    (answer.status == 404).then(|| {
-        crate::api::errors::http_error(
+/// Sends a request to one of the login endpoints and returns the answer with its JSON body
+/// (when it has one). A 404 there means the URL is not the platform's (a wrong --api-url).
+fn send_to_login_route(
+    env: &Env,
+    request: &HttpRequest,
+    bearer: Option<&str>,
+) -> Result<(Answer, Option<Value>)> {
+    let answer = send(env, request, bearer)?;
+    if answer.status == 404 {
+        return Err(crate::api::errors::http_error(
             insforge_plugin_api::abi::Target::PLATFORM,
             answer.status,
             &answer.body,
-        )
-    })
+        ));
+    }
+    let parsed = body_json(&answer);
+    Ok((answer, parsed))
 }
 
 fn body_json(answer: &Answer) -> Option<Value> {
@@ -113,11 +121,7 @@ pub fn browser(env: &Env, options: BrowserOptions) -> Result<Credentials> {
     let request = Request::absolute("POST", &oauth_url(session.platform_url(), "token"))
         .json(&body)
         .into_raw();
-    let answer = send(env, &request, None)?;
-    if let Some(err) = platform_route_miss(&answer) {
-        return Err(err);
-    }
-    let parsed = body_json(&answer);
+    let (answer, parsed) = send_to_login_route(env, &request, None)?;
     if !answer.is_success() {
         let message = field(parsed.as_ref(), "error_description")
             .or_else(|| field(parsed.as_ref(), "error"))
@@ -212,11 +216,7 @@ fn start_device(env: &Env) -> Result<PendingDevice> {
     )
     .json(&json!({"client_id": session.client_id(), "scope": SCOPES}))
     .into_raw();
-    let answer = send(env, &request, None)?;
-    if let Some(err) = platform_route_miss(&answer) {
-        return Err(err);
-    }
-    let parsed = body_json(&answer);
+    let (answer, parsed) = send_to_login_route(env, &request, None)?;
     if !answer.is_success() {
         let error = field(parsed.as_ref(), "error");
         if error.as_deref() == Some("unauthorized_client") {
@@ -355,11 +355,7 @@ pub fn password(env: &Env, email: &str, password: &str) -> Result<Credentials> {
     let request = Request::platform("POST", "/auth/v1/login")
         .json(&json!({"email": email, "password": password}))
         .into_raw();
-    let answer = send(env, &request, None)?;
-    if let Some(err) = platform_route_miss(&answer) {
-        return Err(err);
-    }
-    let parsed = body_json(&answer);
+    let (answer, parsed) = send_to_login_route(env, &request, None)?;
     if !answer.is_success() {
         let rejected = (400..500).contains(&answer.status) && answer.status != 429;
         let (kind, fallback) = if rejected {
@@ -415,11 +411,7 @@ fn cookie_value(header: &str, name: &str) -> Option<String> {
 /// User API key login: the key is checked against the profile, then stored.
 pub fn user_api_key(env: &Env, key: &str) -> Result<Credentials> {
     let request = Request::platform("GET", "/auth/v1/profile").into_raw();
-    let answer = send(env, &request, Some(key))?;
-    if let Some(err) = platform_route_miss(&answer) {
-        return Err(err);
-    }
-    let parsed = body_json(&answer);
+    let (answer, parsed) = send_to_login_route(env, &request, Some(key))?;
     let detail = || {
         field(parsed.as_ref(), "message")
             .or_else(|| field(parsed.as_ref(), "error"))

@@ -18,6 +18,21 @@ fn created(t: &TestEnv) -> Value {
 }
 
 /// The run with the created project's random id and app key replaced by stable names.
+/// `create --json --name my-app --org-id <Acme>`, the run most tests start from.
+fn create_my_app_json(t: &TestEnv) -> Run {
+    run(
+        t,
+        &[
+            "create",
+            "--json",
+            "--name",
+            "my-app",
+            "--org-id",
+            ORG_ACME_ID,
+        ],
+    )
+}
+
 fn redacted(t: &TestEnv, run: &Run) -> String {
     let project = created(t);
     let id = project["id"].as_str().unwrap();
@@ -220,17 +235,7 @@ fn create_tries_a_failing_status_check_again() {
             .method("GET")
             .times(Some(2)),
     );
-    let run = run(
-        &t,
-        &[
-            "create",
-            "--json",
-            "--name",
-            "my-app",
-            "--org-id",
-            ORG_ACME_ID,
-        ],
-    );
+    let run = create_my_app_json(&t);
     run.expect_code(0);
     assert_eq!(run.json()["success"], true);
 }
@@ -368,17 +373,7 @@ fn create_warns_when_it_cleans_the_name_and_says_which_name_it_used() {
     );
 
     // A name that needs no cleaning: no warning.
-    let run = self::run(
-        &t,
-        &[
-            "create",
-            "--json",
-            "--name",
-            "my-app",
-            "--org-id",
-            ORG_ACME_ID,
-        ],
-    );
+    let run = self::create_my_app_json(&t);
     run.expect_code(0);
     assert!(
         !run.stderr.contains("using the project name"),
@@ -528,17 +523,7 @@ fn create_refuses_a_new_project_whose_appkey_is_not_a_host_name_label() {
         )
         .method("POST"),
     );
-    let run = run(
-        &t,
-        &[
-            "create",
-            "--json",
-            "--name",
-            "my-app",
-            "--org-id",
-            ORG_ACME_ID,
-        ],
-    );
+    let run = create_my_app_json(&t);
     let line = assert_json_failure(&run, 1, "UNKNOWN_ERROR");
     assert!(
         line["error"].as_str().unwrap().starts_with(&format!(
