@@ -10,7 +10,7 @@ use clap::error::ErrorKind as ClapErrorKind;
 use insforge_plugin_api::{HostContext, Needs, ProjectInfo, Request};
 use serde_json::Value;
 
-use crate::api::{Answer, Backend, Client, Interrupt};
+use crate::api::{Answer, Backend, Client, Interrupt, SessionFactory};
 use crate::auth::{session::DEFAULT_CLIENT_ID, Session};
 use crate::cli::{self, plugin_args, Globals, Prescan};
 use crate::config::project::{self, Project, ProjectConfig};
@@ -66,55 +66,16 @@ impl<'a> Env<'a> {
         UserFiles::locate()
     }
 
-    /// `~/.insforge/config.json`, or the defaults.
-    pub fn settings(&self) -> Result<Settings> {
-        self.user_files()?.load_settings()
-    }
-
-    /// The platform's URL: `--api-url`, then `INSFORGE_API_URL`, then `config.json`, then the
-    /// official default.
-    pub fn platform_url(&self) -> Result<String> {
-        let from_env = || {
-            std::env::var("INSFORGE_API_URL")
-                .ok()
-                .filter(|s| !s.trim().is_empty())
-        };
-        let given = self.globals.api_url.clone().or_else(from_env);
-        let url = match given.map(|u| u.trim().to_owned()) {
-            Some(url) => url,
-            None => self
-                .settings()?
-                .platform_api_url
-                .filter(|s| !s.trim().is_empty())
-                .unwrap_or_else(|| DEFAULT_PLATFORM_URL.to_owned()),
-        };
-        let parsed = reqwest::Url::parse(&url)
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https"));
-        if parsed.is_none() {
-            return Err(CliError::usage(format!("the platform URL {url:?} is not an http(s) URL"))
-                .with_hint("check --api-url, INSFORGE_API_URL and platform_api_url in ~/.insforge/config.json"));
-        }
-        Ok(url.trim_end_matches('/').to_owned())
-    }
-
     /// The runtime and client, built once. `client_id` overrides the OAuth client for `login`.
+    /// Neither reads anything from disk: the login is made when first needed.
     pub fn net_with(&self, client_id: Option<&str>) -> Result<&Net> {
         if let Some(net) = self.net.get() {
             return Ok(net);
         }
-        let client_id = match client_id {
-            Some(id) => id.to_owned(),
-            None => self
-                .settings()?
-                .oauth_client_id
-                .unwrap_or_else(|| DEFAULT_CLIENT_ID.to_owned()),
-        };
-        let session = Arc::new(Session::new(
-            self.user_files()?,
-            self.platform_url()?,
-            client_id,
-        ));
+        let api_url = self.globals.api_url.clone();
+        let client_id = client_id.map(str::to_owned);
+        let make_session: SessionFactory =
+            Box::new(move || make_session(api_url.as_deref(), client_id.as_deref()));
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -122,7 +83,7 @@ impl<'a> Env<'a> {
             .map_err(|e| CliError::general(format!("cannot start the async runtime: {e}")))?;
         let interrupt = Arc::new(Interrupt::default());
         watch_ctrl_c(&runtime, interrupt.clone());
-        let client = Client::new(session, interrupt);
+        let client = Client::new(make_session, interrupt);
         Ok(self.net.get_or_init(|| Net { runtime, client }))
     }
 
@@ -131,7 +92,7 @@ impl<'a> Env<'a> {
     }
 
     pub fn session(&self) -> Result<&Session> {
-        Ok(self.net()?.client.session())
+        self.net()?.client.session()
     }
 
     /// Sends a request (platform requests carry the login, backend requests the project key)
@@ -147,7 +108,7 @@ impl<'a> Env<'a> {
         let net = self.net()?;
         let answer = net.runtime.block_on(net.client.send(raw))?;
         if net.client.interrupt().is_set() {
-            return Err(CliError::new(Kind::Interrupted, "interrupted"));
+            return Err(CliError::interrupted());
         }
         Ok(answer)
     }
@@ -195,14 +156,59 @@ impl<'a> Env<'a> {
 
     /// The backend of the target project; the client sends backend requests there.
     pub fn backend(&self) -> Result<Backend> {
-        let net = self.net()?;
-        if let Some(backend) = net.client.backend() {
+        if let Some(backend) = self.net.get().and_then(|n| n.client.backend()) {
             return Ok(backend.clone());
         }
+        // The link first: an unlinked directory exits 3 whatever state ~/.insforge is in.
         let backend = backend_of(self.target_project()?)?;
+        let net = self.net()?;
         net.client.set_backend(backend.clone());
         Ok(backend)
     }
+}
+
+/// The run's login: the user's files, the platform's URL (`--api-url`, then
+/// `INSFORGE_API_URL`, then `config.json`, then the official default) and the OAuth client
+/// (`--client-id`, then `config.json`, then the official one). `config.json` is read only when
+/// one of them is not given otherwise.
+fn make_session(api_url: Option<&str>, client_id: Option<&str>) -> Result<Session> {
+    let files = UserFiles::locate()?;
+    let from_env = std::env::var("INSFORGE_API_URL")
+        .ok()
+        .filter(|s| !s.trim().is_empty());
+    let given_url = api_url.map(str::to_owned).or(from_env);
+    let settings = if given_url.is_none() || client_id.is_none() {
+        files.load_settings()?
+    } else {
+        Settings::default()
+    };
+    let url = match given_url {
+        Some(url) => url.trim().to_owned(),
+        None => settings
+            .platform_api_url
+            .clone()
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or_else(|| DEFAULT_PLATFORM_URL.to_owned()),
+    };
+    let parsed = reqwest::Url::parse(&url)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"));
+    if parsed.is_none() {
+        return Err(
+            CliError::usage(format!("the platform URL {url:?} is not an http(s) URL")).with_hint(
+                "check --api-url, INSFORGE_API_URL and platform_api_url in ~/.insforge/config.json",
+            ),
+        );
+    }
+    let client_id = client_id
+        .map(str::to_owned)
+        .or(settings.oauth_client_id)
+        .unwrap_or_else(|| DEFAULT_CLIENT_ID.to_owned());
+    Ok(Session::new(
+        files,
+        url.trim_end_matches('/').to_owned(),
+        client_id,
+    ))
 }
 
 /// `INSFORGE_PROJECT_ID`, when set and not empty.
@@ -361,7 +367,7 @@ fn run_plugin(
     );
     let outcome = plugins::run(name, plugin, &invocation, &services);
     if outcome.is_ok() && net.client.interrupt().is_set() {
-        return Err(CliError::new(Kind::Interrupted, "interrupted"));
+        return Err(CliError::interrupted());
     }
     outcome
 }

@@ -104,6 +104,11 @@ impl CliError {
         .with_hint("run `insforge link` in your project's directory")
     }
 
+    /// Ctrl-C (exit 130).
+    pub fn interrupted() -> Self {
+        Self::new(Kind::Interrupted, "interrupted")
+    }
+
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         let hint = hint.into();
         if !hint.is_empty() && !self.hints.contains(&hint) {

@@ -19,16 +19,20 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::Notify;
 
 use crate::auth::Session;
-use crate::error::{CliError, Kind, Result};
+use crate::error::{CliError, Result};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 /// Longer than the backend's own 30 s statement timeout, so its answer arrives first.
 const READ_TIMEOUT: Duration = Duration::from_secs(120);
+/// How many times an idempotent request is retried.
+const MAX_RETRIES: usize = 2;
 /// Waits before the retries of an idempotent request whose connection was never established.
-const RETRY_DELAYS: [Duration; 2] = [Duration::from_millis(250), Duration::from_millis(750)];
+const RETRY_DELAYS: [Duration; MAX_RETRIES] =
+    [Duration::from_millis(250), Duration::from_millis(750)];
 /// Waits before the retries of an idempotent request answered 502, 503 or 504, unless the answer
 /// says how long to wait (`Retry-After`, capped at [`MAX_RETRY_AFTER`]).
-const UNAVAILABLE_DELAYS: [Duration; 2] = [Duration::from_millis(500), Duration::from_millis(1500)];
+const UNAVAILABLE_DELAYS: [Duration; MAX_RETRIES] =
+    [Duration::from_millis(500), Duration::from_millis(1500)];
 /// The longest `Retry-After` honoured: a command should fail rather than hang for minutes.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(5);
 
@@ -107,12 +111,18 @@ impl Answer {
 pub struct Client {
     http: reqwest::Client,
     backend: OnceLock<Backend>,
-    session: Arc<Session>,
+    /// The login, made on first use: commands that never reach the platform never read
+    /// `~/.insforge` (a self-hosted link needs neither a home directory nor a login).
+    session: OnceLock<Session>,
+    make_session: SessionFactory,
     interrupt: Arc<Interrupt>,
 }
 
+/// Makes the run's [`Session`] when a platform request or a login check first needs it.
+pub type SessionFactory = Box<dyn Fn() -> Result<Session> + Send + Sync>;
+
 impl Client {
-    pub fn new(session: Arc<Session>, interrupt: Arc<Interrupt>) -> Self {
+    pub fn new(make_session: SessionFactory, interrupt: Arc<Interrupt>) -> Self {
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .read_timeout(READ_TIMEOUT)
@@ -122,7 +132,8 @@ impl Client {
         Client {
             http,
             backend: OnceLock::new(),
-            session,
+            session: OnceLock::new(),
+            make_session,
             interrupt,
         }
     }
@@ -136,8 +147,13 @@ impl Client {
         self.backend.get()
     }
 
-    pub fn session(&self) -> &Session {
-        &self.session
+    /// The login of this run, made on first use.
+    pub fn session(&self) -> Result<&Session> {
+        if let Some(session) = self.session.get() {
+            return Ok(session);
+        }
+        let made = (self.make_session)()?;
+        Ok(self.session.get_or_init(|| made))
     }
 
     /// Sends a request and returns the answer, whatever its status. Platform requests carry
@@ -146,13 +162,13 @@ impl Client {
         if request.target != Target::PLATFORM {
             return self.send_once(request, None).await;
         }
-        let bearer = self.session.bearer(self).await?;
+        let bearer = self.session()?.bearer(self).await?;
         let answer = self.send_once(request, Some(&bearer)).await?;
         if answer.status != 401 {
             return Ok(answer);
         }
         tracing::debug!("the platform answered 401; renewing the login once");
-        let renewed = self.session.refresh(self, &bearer).await?;
+        let renewed = self.session()?.refresh(self, &bearer).await?;
         self.send_once(request, Some(&renewed)).await
     }
 
@@ -173,9 +189,9 @@ impl Client {
             log_request(&built);
             let sent = tokio::select! {
                 r = self.http.execute(built) => r,
-                () = self.interrupt.wait() => return Err(interrupted()),
+                () = self.interrupt.wait() => return Err(CliError::interrupted()),
             };
-            let retries_left = idempotent && attempt < RETRY_DELAYS.len();
+            let retries_left = idempotent && attempt < MAX_RETRIES;
             match sent {
                 Ok(response) => {
                     let status = response.status().as_u16();
@@ -206,7 +222,7 @@ impl Client {
                         redact_url(&url),
                         wait.as_secs_f64(),
                         attempt + 1,
-                        UNAVAILABLE_DELAYS.len()
+                        MAX_RETRIES
                     );
                     self.pause(wait).await?;
                 }
@@ -215,7 +231,7 @@ impl Client {
                         "retrying {method} {} after: {err} ({} of {})",
                         redact_url(&url),
                         attempt + 1,
-                        RETRY_DELAYS.len()
+                        MAX_RETRIES
                     );
                     self.pause(RETRY_DELAYS[attempt]).await?;
                 }
@@ -229,23 +245,38 @@ impl Client {
     async fn pause(&self, wait: Duration) -> Result<()> {
         tokio::select! {
             () = tokio::time::sleep(wait) => Ok(()),
-            () = self.interrupt.wait() => Err(interrupted()),
+            () = self.interrupt.wait() => Err(CliError::interrupted()),
         }
     }
 
     /// Sends a request whose body will be read line by line.
     pub async fn open_stream(&self, request: &HttpRequest) -> Result<reqwest::Response> {
+        if request.target != Target::PLATFORM {
+            return self.open_stream_once(request, None).await;
+        }
+        // As for `send`: a platform 401 renews the login once and opens the stream again.
+        let bearer = self.session()?.bearer(self).await?;
+        let response = self.open_stream_once(request, Some(&bearer)).await?;
+        if response.status() != reqwest::StatusCode::UNAUTHORIZED {
+            return Ok(response);
+        }
+        drop(response);
+        let renewed = self.session()?.refresh(self, &bearer).await?;
+        self.open_stream_once(request, Some(&renewed)).await
+    }
+
+    async fn open_stream_once(
+        &self,
+        request: &HttpRequest,
+        bearer: Option<&str>,
+    ) -> Result<reqwest::Response> {
         let url = self.url_for(request)?;
         let method = method_of(request)?;
-        let bearer = match request.target {
-            Target::PLATFORM => Some(self.session.bearer(self).await?),
-            _ => None,
-        };
-        let built = self.build(request, method, &url, bearer.as_deref()).await?;
+        let built = self.build(request, method, &url, bearer).await?;
         log_request(&built);
         tokio::select! {
             r = self.http.execute(built) => r.map_err(|e| errors::transport_error(&e, &url)),
-            () = self.interrupt.wait() => Err(interrupted()),
+            () = self.interrupt.wait() => Err(CliError::interrupted()),
         }
     }
 
@@ -260,7 +291,7 @@ impl Client {
                 let backend = self.backend.get().ok_or_else(CliError::not_linked)?;
                 Ok(format!("{}{}", backend.base_url, path))
             }
-            Target::PLATFORM => Ok(format!("{}{}", self.session.platform_url(), path)),
+            Target::PLATFORM => Ok(format!("{}{}", self.session()?.platform_url(), path)),
             Target::ABSOLUTE => Ok(path.to_owned()),
             other => Err(CliError::plugin(format!(
                 "unknown request target {} (the plugin needs a newer insforge)",
@@ -346,7 +377,7 @@ impl Client {
         }
         let body = tokio::select! {
             b = response.bytes() => b.map_err(|e| errors::transport_error(&e, &url))?,
-            () = self.interrupt.wait() => return Err(interrupted()),
+            () = self.interrupt.wait() => return Err(CliError::interrupted()),
         };
         Ok(Answer {
             status,
@@ -372,7 +403,7 @@ impl Client {
         loop {
             let chunk = tokio::select! {
                 c = stream.next() => c,
-                () = self.interrupt.wait() => return Err(interrupted()),
+                () = self.interrupt.wait() => return Err(CliError::interrupted()),
             };
             match chunk {
                 None => break,
@@ -413,10 +444,6 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     Some(Duration::from_secs_f64(
         seconds.min(MAX_RETRY_AFTER.as_secs_f64()),
     ))
-}
-
-fn interrupted() -> CliError {
-    CliError::new(Kind::Interrupted, "interrupted")
 }
 
 async fn file_body(path: &Path) -> Result<reqwest::Body> {

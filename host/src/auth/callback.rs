@@ -12,7 +12,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
 
 use crate::api::Interrupt;
-use crate::error::{CliError, Kind, Result};
+use crate::error::{CliError, Result};
 
 /// How much of a request is read: a browser's GET with a long query fits easily.
 const MAX_REQUEST: usize = 16 * 1024;
@@ -78,7 +78,7 @@ impl CallbackServer {
                     return Err(CliError::general("Authentication timed out. Please try again.")
                         .with_hint("run `insforge login` again; with --no-browser, open the URL yourself"));
                 }
-                () = interrupt.wait() => return Err(CliError::new(Kind::Interrupted, "interrupted")),
+                () = interrupt.wait() => return Err(CliError::interrupted()),
             }
         }
     }

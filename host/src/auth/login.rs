@@ -21,6 +21,11 @@ use crate::error::{CliError, Kind, Result};
 /// What the CLI asks the platform for.
 pub const SCOPES: &str = "user:read organizations:read projects:read projects:write";
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+/// The longest a device code is waited for, in seconds, whatever the platform says.
+const MAX_DEVICE_LIFETIME: f64 = 86_400.0;
+/// Polls are at least a second and at most a minute apart.
+const POLL_INTERVAL_RANGE: (f64, f64) = (1.0, 60.0);
+const TIMED_OUT: &str = "Authentication timed out. Please try again.";
 
 /// How the user wants to be shown the login page.
 #[derive(Debug, Clone, Copy)]
@@ -69,8 +74,10 @@ fn field(value: Option<&Value>, key: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// A line for the user on stderr; text from the platform in it is shown escaped.
 fn say(env: &Env, text: &str) {
-    env.output.stderr_text(&format!("{text}\n"));
+    env.output
+        .stderr_text(&format!("{}\n", crate::output::table::sanitize(text)));
 }
 
 /// Opens `url` in a browser unless told not to; failure only warns.
@@ -194,16 +201,15 @@ pub fn device(env: &Env, options: BrowserOptions) -> Result<Credentials> {
     open_browser(env, &pending.verification_uri_complete, options);
 
     let outcome = poll_device(env, &pending, options);
-    match &outcome {
-        Ok(_) => {
-            files.remove(&path)?;
-        }
-        Err(e) => {
-            let text = e.message.to_ascii_lowercase();
-            if text.contains("denied") || text.contains("expired") {
-                files.remove(&path)?;
-            }
-        }
+    // The code is worth keeping only when it may still be approved: the wait was cut short
+    // (--timeout, Ctrl-C) or the platform could not be reached. Anything the platform said
+    // about it (approved, denied, expired, invalid) ends it.
+    let keep = match &outcome {
+        Ok(_) => false,
+        Err(e) => matches!(e.kind, Kind::Interrupted | Kind::Network) || e.message == TIMED_OUT,
+    };
+    if !keep {
+        files.remove(&path)?;
     }
     outcome
 }
@@ -237,14 +243,17 @@ fn start_device(env: &Env) -> Result<PendingDevice> {
             "the platform's device authorization answer has no {name}"
         ))
     };
+    // Bounded, whatever the answer says: a day for the code, a minute between polls.
     let expires_in = p
         .and_then(|v| v.get("expires_in"))
         .and_then(Value::as_f64)
-        .ok_or_else(|| missing("expires_in"))?;
+        .filter(|e| e.is_finite() && *e > 0.0)
+        .ok_or_else(|| missing("expires_in"))?
+        .min(MAX_DEVICE_LIFETIME);
     let interval = p
         .and_then(|v| v.get("interval"))
         .and_then(Value::as_f64)
-        .filter(|i| *i > 0.0)
+        .filter(|i| i.is_finite() && *i > 0.0)
         .unwrap_or(5.0);
     let pending = PendingDevice {
         device_code: field(p, "device_code").ok_or_else(|| missing("device_code"))?,
@@ -273,13 +282,22 @@ fn poll_device(env: &Env, pending: &PendingDevice, options: BrowserOptions) -> R
         CliError::general("The device code expired before the login was approved.")
             .with_hint("run `insforge login --device` again")
     };
-    let mut deadline = parse_iso(&pending.expires_at).ok_or_else(expired)?;
+    let mut deadline = parse_iso(&pending.expires_at)
+        .ok_or_else(expired)?
+        .min(unix_now() + MAX_DEVICE_LIFETIME);
     let gave_up_at = unix_now() + options.timeout.as_secs_f64();
     let timed_out = options.timeout_given && gave_up_at < deadline;
     if timed_out {
         deadline = gave_up_at;
     }
-    let mut interval = pending.interval.max(1.0);
+    // Clamped here too: the pending file may have been written by another tool or edited.
+    let mut interval = if pending.interval.is_finite() {
+        pending
+            .interval
+            .clamp(POLL_INTERVAL_RANGE.0, POLL_INTERVAL_RANGE.1)
+    } else {
+        5.0
+    };
     let request = Request::absolute("POST", &oauth_url(session.platform_url(), "token"))
         .json(&json!({
             "grant_type": DEVICE_GRANT,
@@ -291,22 +309,25 @@ fn poll_device(env: &Env, pending: &PendingDevice, options: BrowserOptions) -> R
         if unix_now() >= deadline {
             if timed_out {
                 // The code still lives; a later `login --device` resumes it.
-                return Err(
-                    CliError::general("Authentication timed out. Please try again.").with_hint(
-                        "run `insforge login --device` again to keep waiting for the same code",
-                    ),
-                );
+                return Err(CliError::general(TIMED_OUT).with_hint(
+                    "run `insforge login --device` again to keep waiting for the same code",
+                ));
             }
             return Err(expired());
         }
+        // Never past the deadline: a long interval must not outlast --timeout or the code.
+        let nap = interval.min(deadline - unix_now()).max(0.0);
         let slept = net.runtime.block_on(async {
             tokio::select! {
-                () = tokio::time::sleep(Duration::from_secs_f64(interval)) => true,
+                () = tokio::time::sleep(Duration::from_secs_f64(nap)) => true,
                 () = client.interrupt().wait() => false,
             }
         });
         if !slept {
-            return Err(CliError::new(Kind::Interrupted, "interrupted"));
+            return Err(CliError::interrupted());
+        }
+        if unix_now() >= deadline {
+            continue;
         }
         let answer = match net.runtime.block_on(client.send_once(&request, None)) {
             Ok(answer) => answer,
@@ -331,7 +352,7 @@ fn poll_device(env: &Env, pending: &PendingDevice, options: BrowserOptions) -> R
         };
         match field(parsed.as_ref(), "error").as_deref() {
             Some("authorization_pending") => {}
-            Some("slow_down") => interval += 5.0,
+            Some("slow_down") => interval = (interval + 5.0).min(POLL_INTERVAL_RANGE.1),
             Some("access_denied") => {
                 return Err(CliError::new(
                     Kind::NotAuthenticated,
@@ -469,7 +490,12 @@ fn seconds_since_epoch(time: SystemTime) -> f64 {
 
 /// `2025-01-01T00:15:00.000Z` for a Unix time, as the official tool writes `expires_at`.
 fn format_iso(unix: f64) -> String {
-    let time = UNIX_EPOCH + Duration::from_secs_f64(unix.max(0.0));
+    let secs = if unix.is_finite() {
+        unix.clamp(0.0, 253_402_300_799.0)
+    } else {
+        0.0
+    };
+    let time = UNIX_EPOCH + Duration::from_secs_f64(secs);
     humantime::format_rfc3339_millis(time).to_string()
 }
 

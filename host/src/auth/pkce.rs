@@ -36,7 +36,7 @@ impl Pkce {
 /// `n` random bytes, base64url without padding.
 pub fn random_urlsafe(n: usize) -> Result<String> {
     let mut bytes = vec![0u8; n];
-    getrandom::getrandom(&mut bytes)
+    getrandom::fill(&mut bytes)
         .map_err(|e| CliError::general(format!("the system has no randomness to offer: {e}")))?;
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }

@@ -110,11 +110,36 @@ impl Session {
             tokio::select! {
                 () = tokio::time::sleep(std::time::Duration::from_millis(100)) => {}
                 () = client.interrupt().wait() => {
-                    return Err(CliError::new(Kind::Interrupted, "interrupted"));
+                    return Err(CliError::interrupted());
                 }
             }
         }
         Ok(file)
+    }
+
+    /// Replaces the stored login under the lock every insforge process takes, so a renewal in
+    /// flight elsewhere cannot write an older login over it afterwards.
+    pub async fn replace(&self, client: &Client, credentials: &Credentials) -> Result<()> {
+        let _lock = self.lock_across_processes(client).await?;
+        self.store(credentials)
+    }
+
+    /// Changes the stored login under the lock, starting from the file as it is now (another
+    /// process may have renewed it meanwhile). Nothing happens when there is no stored login.
+    pub async fn update(
+        &self,
+        client: &Client,
+        change: impl FnOnce(&mut Credentials),
+    ) -> Result<()> {
+        let _lock = self.lock_across_processes(client).await?;
+        if let Some(stored) = self.reload()? {
+            let mut changed = stored.clone();
+            change(&mut changed);
+            if changed != stored {
+                self.store(&changed)?;
+            }
+        }
+        Ok(())
     }
 
     /// Reads the credentials file again (another process may have rewritten it).
@@ -136,9 +161,8 @@ impl Session {
         if self.env_token.is_some() {
             return Ok(true);
         }
-        Ok(self.credentials()?.is_some_and(|c| {
-            c.usable() || c.refresh_token().is_some_and(|t| t.starts_with("uak_"))
-        }))
+        // A legacy `uak_` refresh token counts too: `usable` sees it as a refresh token.
+        Ok(self.credentials()?.is_some_and(|c| c.usable()))
     }
 
     /// Fails with "not logged in" unless [`Session::logged_in`].
@@ -230,20 +254,21 @@ impl Session {
             "client_id": self.client_id,
         });
         let request = Request::absolute("POST", &url).json(&body).into_raw();
-        let temporary = |what: String| {
-            CliError::general(format!(
-                "could not renew your login: {what}. This is temporary; your stored login is \
-                 unchanged"
-            ))
+        // A failure that says nothing about the login itself: it is kept as it was.
+        let temporary = |kind: Kind, what: String| {
+            CliError::new(
+                kind,
+                format!(
+                    "could not renew your login: {what}. This is temporary; your stored login \
+                     is unchanged"
+                ),
+            )
             .with_hint("try again in a moment")
         };
         let answer = match client.send_once(&request, None).await {
             Ok(answer) => answer,
             Err(err) if err.kind == Kind::Interrupted => return Err(err),
-            Err(err) => {
-                return Err(CliError::new(Kind::Network, temporary(err.message).message)
-                    .with_hint("check your connection and try again"))
-            }
+            Err(err) => return Err(temporary(Kind::Network, err.message)),
         };
         let parsed: Option<Value> = serde_json::from_slice(&answer.body).ok();
         match answer.status {
@@ -253,7 +278,12 @@ impl Session {
                     .and_then(|v| v.get("access_token"))
                     .and_then(Value::as_str)
                     .filter(|t| !t.is_empty())
-                    .ok_or_else(|| temporary("the platform's answer had no access token".into()))?;
+                    .ok_or_else(|| {
+                        temporary(
+                            Kind::General,
+                            "the platform's answer had no access token".into(),
+                        )
+                    })?;
                 let rotated = parsed
                     .as_ref()
                     .and_then(|v| v.get("refresh_token"))
@@ -271,11 +301,10 @@ impl Session {
                 });
                 Err(session_expired(detail))
             }
-            status => {
-                let mut err = temporary(format!("the platform answered HTTP {status}"));
-                err.kind = Kind::Http;
-                Err(err)
-            }
+            status => Err(temporary(
+                Kind::Http,
+                format!("the platform answered HTTP {status}"),
+            )),
         }
     }
 }

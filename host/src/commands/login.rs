@@ -106,22 +106,25 @@ pub fn run(env: &Env, m: &ArgMatches) -> Result<()> {
     };
 
     let session = env.session()?;
-    // A renewal running in another insforge process must not overwrite this login afterwards.
     let net = env.net()?;
-    let _lock = net
-        .runtime
-        .block_on(session.lock_across_processes(&net.client))?;
-    session.store(&credentials)?;
+    net.runtime
+        .block_on(session.replace(&net.client, &credentials))?;
     let needs_profile = credentials
         .user
         .as_ref()
         .is_none_or(|u| user_identity(u).is_none());
     if needs_profile {
         if let Some(bearer) = credentials.bearer().map(str::to_owned) {
+            // Read without holding the lock; stored only where the file still has no user (a
+            // renewal elsewhere may have rotated the tokens meanwhile, and that is fine).
             match login::profile_with(env, &bearer) {
                 Ok(user) => {
-                    credentials.user = Some(user);
-                    session.store(&credentials)?;
+                    credentials.user = Some(user.clone());
+                    net.runtime.block_on(session.update(&net.client, |stored| {
+                        if stored.identity().is_none() {
+                            stored.user = Some(user);
+                        }
+                    }))?;
                 }
                 Err(e) => env.output.warning(&format!(
                     "logged in, but your profile could not be read: {}",

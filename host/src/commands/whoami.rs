@@ -40,12 +40,13 @@ fn remember(env: &Env, user: &Value) {
     if session.uses_env_token() {
         return;
     }
-    if let Ok(Some(mut creds)) = session.credentials() {
+    let Ok(net) = env.net() else { return };
+    let filled = net.runtime.block_on(session.update(&net.client, |creds| {
         if creds.identity().is_none() {
             creds.user = Some(user.clone());
-            if let Err(e) = session.store(&creds) {
-                tracing::debug!("could not update the stored user: {}", e.message);
-            }
         }
+    }));
+    if let Err(e) = filled {
+        tracing::debug!("could not update the stored user: {}", e.message);
     }
 }

@@ -143,7 +143,7 @@ impl<'a> Services<'a> {
             let chunk = self.runtime.block_on(async {
                 tokio::select! {
                     c = s.response.chunk() => Ok(c),
-                    () = self.client.interrupt().wait() => Err(CliError::new(Kind::Interrupted, "interrupted")),
+                    () = self.client.interrupt().wait() => Err(CliError::interrupted()),
                 }
             })?;
             match chunk.map_err(|e| crate::api::errors::transport_error(&e, &url))? {

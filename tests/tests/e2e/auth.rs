@@ -790,3 +790,43 @@ fn api_url_with_surrounding_spaces_is_trimmed() {
     let padded = format!("  {}  ", t.sandbox().base_url());
     t.run(&["whoami", "--api-url", &padded]).expect_code(0);
 }
+
+#[test]
+fn absurd_device_timings_from_the_platform_are_bounded_not_a_crash() {
+    let t = TestEnv::with_platform();
+    t.sandbox().add_fault(Fault::answer(
+        "/api/oauth/v1/device_authorization",
+        200,
+        json!({"device_code": "d", "user_code": "ABCD-EFGH", "verification_uri": "http://x",
+               "verification_uri_complete": format!("{}/device?user_code=ABCD-EFGH", t.sandbox().base_url()),
+               "expires_in": 1e300, "interval": 1e300}),
+    ));
+    let run = t.run(&["login", "--device", "--no-browser", "--timeout", "1"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("Authentication timed out"),
+        "{}",
+        run.stderr
+    );
+    // Resuming the stored code is just as safe.
+    t.run(&["login", "--device", "--no-browser", "--timeout", "1"])
+        .expect_code(1);
+}
+
+#[test]
+fn a_device_code_the_platform_calls_invalid_is_not_resumed() {
+    let t = TestEnv::with_platform();
+    t.sandbox().add_fault(Fault::answer(
+        "/api/oauth/v1/token",
+        400,
+        json!({"error": "invalid_grant", "error_description": "Device code is invalid"}),
+    ));
+    let run = t.run(&["login", "--device", "--no-browser"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("Device code is invalid"),
+        "{}",
+        run.stderr
+    );
+    assert!(!t.home().join(".insforge/pending-device.json").exists());
+}

@@ -149,3 +149,21 @@ fn an_out_of_range_number_is_refused_before_the_link_is_looked_at() {
     t.run(&["db", "export", "--row-limit", "10001"])
         .expect_code(1);
 }
+
+#[test]
+fn a_self_hosted_link_needs_neither_a_home_nor_the_users_settings() {
+    let t = TestEnv::linked();
+    // A broken config.json and an unusable platform URL do not matter to the backend.
+    std::fs::create_dir_all(t.home().join(".insforge")).unwrap();
+    std::fs::write(t.home().join(".insforge/config.json"), "{broken").unwrap();
+    t.run_with_env(&["db", "tables"], &[("INSFORGE_API_URL", "ftp://nowhere")])
+        .expect_code(0);
+    let mut cmd = t.command(t.cwd(), &["db", "tables"]);
+    cmd.env_remove("HOME");
+    t.run_command(cmd).expect_code(0);
+
+    // Unlinked, the answer is "not linked" (3), whatever state ~/.insforge is in.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let run = t.run_in(elsewhere.path(), &["db", "tables", "--json"]);
+    assert_json_failure(&run, 3, "PROJECT_NOT_LINKED");
+}
