@@ -96,7 +96,8 @@ pub enum ValueType {
     Json,
     /// A file that must exist and be readable; `-` means stdin when `allow_stdin` is set.
     InputFile,
-    /// A file to write; its directory must exist.
+    /// A file to write; its directory must exist. `-` is passed through unchecked when
+    /// `allow_stdout` is set (the plugin decides what it means, usually stdout).
     OutputFile,
     /// A directory that must exist.
     Directory,
@@ -151,6 +152,13 @@ pub struct ArgSpec {
     /// For [`ValueType::InputFile`]: `-` reads stdin.
     #[serde(default)]
     pub allow_stdin: bool,
+    /// For [`ValueType::OutputFile`]: `-` is a value of its own (usually stdout), passed to
+    /// the plugin as `-` without the output file checks, so even a directory named `-` does
+    /// not stand in the way; what it means is the plugin's to decide. Left out of the
+    /// description when false, so hosts and plugins of ABI 1.0 without it read the same JSON
+    /// (an older host checks `-` as a file name in the working directory).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub allow_stdout: bool,
     /// For [`ValueType::Integer`]: the smallest value accepted (ABI 1.0 hosts from this
     /// version on check it before anything is sent; older ones ignore it, so a plugin still
     /// checks what it relies on).
@@ -264,6 +272,7 @@ impl ArgSpec {
             hidden: false,
             aliases: Vec::new(),
             allow_stdin: false,
+            allow_stdout: false,
             min: None,
             max: None,
         }
@@ -368,6 +377,17 @@ impl ArgSpec {
         self.allow_stdin = true;
         self
     }
+
+    /// For output files: accept `-` as it is (the plugin writes to stdout, usually); the host
+    /// skips its output file checks for it.
+    pub fn allow_stdout(mut self) -> Self {
+        self.allow_stdout = true;
+        self
+    }
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 #[cfg(test)]
@@ -380,6 +400,21 @@ mod tests {
             serde_json::from_str(r#"{"name":"when","kind":"option","value_type":"cron"}"#).unwrap();
         assert_eq!(arg.value_type, ValueType::Unknown);
         assert!(!arg.required);
+    }
+
+    #[test]
+    fn allow_stdout_is_left_out_unless_set_so_the_description_reads_as_before() {
+        let plain = ArgSpec::option("output", "File").value_type(ValueType::OutputFile);
+        let text = serde_json::to_string(&plain).unwrap();
+        assert!(!text.contains("allow_stdout"), "{text}");
+        let back: ArgSpec = serde_json::from_str(&text).unwrap();
+        assert!(!back.allow_stdout);
+
+        let dash = plain.allow_stdout();
+        let text = serde_json::to_string(&dash).unwrap();
+        assert!(text.contains(r#""allow_stdout":true"#), "{text}");
+        let back: ArgSpec = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, dash);
     }
 
     #[test]

@@ -203,6 +203,9 @@ fn check_value(arg: &ArgSpec, value: &str, cwd: &Path) -> Result<()> {
             }
         }
         ValueType::OutputFile => {
+            if value == "-" && arg.allow_stdout {
+                return Ok(());
+            }
             let path = cwd.join(value);
             let parent = path
                 .parent()
@@ -242,28 +245,42 @@ mod tests {
     use super::*;
 
     fn spec() -> CommandSpec {
-        CommandSpec::new("db", "Database").subcommand(
-            CommandSpec::new("query", "Run SQL")
-                .arg(ArgSpec::positional("sql", "SQL").required_unless("file"))
-                .arg(
-                    ArgSpec::option("file", "File")
-                        .value_type(ValueType::InputFile)
-                        .allow_stdin()
-                        .conflicts_with("sql"),
-                )
-                .arg(ArgSpec::option("data", "JSON").value_type(ValueType::Json))
-                .arg(ArgSpec::option("limit", "N").value_type(ValueType::Integer))
-                .arg(ArgSpec::switch("unrestricted", "root")),
-        )
+        CommandSpec::new("db", "Database")
+            .subcommand(
+                CommandSpec::new("query", "Run SQL")
+                    .arg(ArgSpec::positional("sql", "SQL").required_unless("file"))
+                    .arg(
+                        ArgSpec::option("file", "File")
+                            .value_type(ValueType::InputFile)
+                            .allow_stdin()
+                            .conflicts_with("sql"),
+                    )
+                    .arg(ArgSpec::option("data", "JSON").value_type(ValueType::Json))
+                    .arg(ArgSpec::option("limit", "N").value_type(ValueType::Integer))
+                    .arg(ArgSpec::switch("unrestricted", "root")),
+            )
+            .subcommand(
+                CommandSpec::new("export", "Dump")
+                    .arg(
+                        ArgSpec::option("output", "File")
+                            .value_type(ValueType::OutputFile)
+                            .allow_stdout(),
+                    )
+                    .arg(ArgSpec::option("log", "File").value_type(ValueType::OutputFile)),
+            )
     }
 
     fn parse(args: &[&str]) -> Result<Invocation> {
+        parse_in(Path::new("."), args)
+    }
+
+    fn parse_in(cwd: &Path, args: &[&str]) -> Result<Invocation> {
         let s = spec();
         let m = to_clap(&s)
             .try_get_matches_from(std::iter::once("db").chain(args.iter().copied()))
             .map_err(|e| CliError::usage(e.to_string()))?;
         let (path, leaf_m) = leaf(&s, &m);
-        invocation(s.find(&path).unwrap(), path, leaf_m, Path::new("."))
+        invocation(s.find(&path).unwrap(), path, leaf_m, cwd)
     }
 
     #[test]
@@ -287,6 +304,29 @@ mod tests {
         let e = parse(&["query", "--file", "/definitely/not/here.sql"]).unwrap_err();
         assert!(e.message.contains("cannot read /definitely/not/here.sql"));
         assert!(parse(&["query", "--file", "-"]).is_ok());
+    }
+
+    #[test]
+    fn dash_passes_as_is_for_an_output_that_allows_stdout_and_is_checked_as_a_file_otherwise() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory named `-`: what the output file check refuses.
+        std::fs::create_dir(dir.path().join("-")).unwrap();
+
+        let inv = parse_in(dir.path(), &["export", "--output", "-"]).unwrap();
+        assert_eq!(inv.str("output"), Some("-"));
+
+        let e = parse_in(dir.path(), &["export", "--log", "-"]).unwrap_err();
+        assert_eq!(e.message, "- is a directory (--log)");
+        // Other values of an output that allows stdout are still checked.
+        let e = parse_in(dir.path(), &["export", "--output", "no/such/dir/x.sql"]).unwrap_err();
+        assert!(
+            e.message
+                .starts_with("cannot write no/such/dir/x.sql (--output)"),
+            "{}",
+            e.message
+        );
+        let e = parse_in(dir.path(), &["export", "--output", "."]).unwrap_err();
+        assert_eq!(e.message, ". is a directory (--output)");
     }
 
     #[test]

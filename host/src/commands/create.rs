@@ -102,7 +102,7 @@ pub fn run(env: &Env, m: &ArgMatches) -> Result<()> {
             .with_hint("for example --name my-app"));
     }
     let region = arg("region").map(str::trim).filter(|r| !r.is_empty());
-    if let Some(warning) = ignored_auth(arg("template"), arg("auth")) {
+    if let Some(warning) = link::ignored_auth(arg("template"), arg("auth"), BLANK) {
         env.output.warning(&warning);
     }
 
@@ -148,7 +148,7 @@ pub fn run(env: &Env, m: &ArgMatches) -> Result<()> {
     let linked = wait_until_active(env, &id).and_then(|()| finish(env, &org, &created));
     progress.clear();
     let (config, replaced) = linked.map_err(|err| created_but(err, &id))?;
-    link::save_default_org(env, &org.id)?;
+    link::remember_default_org(env, &org.id);
     link::warn_replaced(env, replaced.as_ref());
 
     let dashboard = link::dashboard_url(&config.project_id);
@@ -184,7 +184,7 @@ fn finish(env: &Env, org: &Org, created: &Value) -> Result<(ProjectConfig, Optio
     if config.org_id.is_empty() {
         config.org_id = org.id.clone();
     }
-    let replaced = link::write_link(env, &mut config)?;
+    let replaced = link::write_link(env, &mut config, link::Guard::AsIs)?;
     Ok((config, replaced))
 }
 
@@ -230,18 +230,6 @@ fn check_flags(
     }
 }
 
-/// The warning for an `--auth` that does nothing: it sets up auth in a template's code, and
-/// the only project this version creates is a blank one (no template, or `empty`).
-fn ignored_auth(template: Option<&str>, auth: Option<&str>) -> Option<String> {
-    let auth = auth?;
-    matches!(template, None | Some("empty")).then(|| {
-        format!(
-            "--auth {auth} is ignored: --auth applies to templates only, and this project starts \
-             blank"
-        )
-    })
-}
-
 /// `^[a-z0-9][a-z0-9-]{0,99}$`.
 fn valid_slug(slug: &str) -> bool {
     let mut chars = slug.chars();
@@ -252,6 +240,9 @@ fn valid_slug(slug: &str) -> bool {
         && slug.len() <= 100
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
+
+/// Why `--auth` does nothing here (see [`link::ignored_auth`]).
+const BLANK: &str = "this project starts blank";
 
 const NAME_RULE: &str =
     "Project name must be at least 2 safe characters (letters, numbers, hyphens).";
@@ -312,9 +303,6 @@ fn default_name(dir: &std::path::Path) -> Option<String> {
 /// The name typed at the prompt, and what it becomes.
 fn ask_name(env: &Env) -> Result<(String, String)> {
     let answer = prompt::text("Project name:", default_name(&env.cwd), |s: &String| {
-        if s.trim().chars().count() < 2 {
-            return Err("Name must be at least 2 characters".to_owned());
-        }
         sanitize_name(s.trim()).map(drop).map_err(|e| e.message)
     })?;
     let answer = answer.trim().to_owned();
@@ -491,15 +479,15 @@ mod tests {
         let expected = "--auth better-auth is ignored: --auth applies to templates only, and \
                         this project starts blank";
         assert_eq!(
-            ignored_auth(None, Some("better-auth")).as_deref(),
+            link::ignored_auth(None, Some("better-auth"), BLANK).as_deref(),
             Some(expected)
         );
         assert_eq!(
-            ignored_auth(Some("empty"), Some("better-auth")).as_deref(),
+            link::ignored_auth(Some("empty"), Some("better-auth"), BLANK).as_deref(),
             Some(expected)
         );
-        assert_eq!(ignored_auth(None, None), None);
-        assert_eq!(ignored_auth(Some("empty"), None), None);
+        assert_eq!(link::ignored_auth(None, None, BLANK), None);
+        assert_eq!(link::ignored_auth(Some("empty"), None, BLANK), None);
     }
 
     #[test]

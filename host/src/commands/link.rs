@@ -101,11 +101,57 @@ pub fn run(env: &Env, m: &ArgMatches) -> Result<()> {
         check_template(template, &LINK_TEMPLATES)?;
         return Err(templates_unavailable(&format!("--template {template}")));
     }
-    let guard = arg("guard").map(guard_value);
+    let guard = match arg("guard") {
+        Some(value) => Guard::Set(guard_value(value)),
+        None => Guard::Keep,
+    };
     project::refuse_home(&env.cwd, "link")?;
+    let target = target(
+        env,
+        arg("api-base-url"),
+        arg("api-key"),
+        arg("project-id"),
+        arg("org-id"),
+    )?;
+    if let Some(warning) = ignored_auth(arg("template"), arg("auth"), "this link uses no template")
+    {
+        env.output.warning(&warning);
+    }
 
-    match (arg("api-base-url"), arg("api-key")) {
-        (Some(url), Some(key)) => return link_self_hosted(env, url, key, guard),
+    match target {
+        Target::SelfHosted { url, key } => link_self_hosted(env, &url, key, guard),
+        Target::Cloud { project_id, org_id } => link_cloud(env, project_id, org_id, guard),
+    }
+}
+
+/// What the flags ask to link.
+enum Target<'a> {
+    /// A self-hosted backend: its URL, checked, and its key.
+    SelfHosted { url: reqwest::Url, key: &'a str },
+    /// A cloud project, by id or (on a terminal) picked from an organisation.
+    Cloud {
+        project_id: Option<&'a str>,
+        org_id: Option<&'a str>,
+    },
+}
+
+/// Checks the flags that name what to link, before anything is read or sent. Without a
+/// terminal a cloud link needs `--project-id` or `--org-id`: any other flag alone (`--auth`,
+/// `--guard`) answers no question a picker would ask.
+fn target<'a>(
+    env: &Env,
+    url: Option<&str>,
+    key: Option<&'a str>,
+    project_id: Option<&'a str>,
+    org_id: Option<&'a str>,
+) -> Result<Target<'a>> {
+    match (url, key) {
+        (Some(url), Some(key)) => {
+            return Ok(Target::SelfHosted {
+                url: self_hosted_url(url, key)?,
+                key,
+            })
+        }
         (None, None) => {}
         _ => {
             return Err(CliError::usage(
@@ -115,9 +161,9 @@ pub fn run(env: &Env, m: &ArgMatches) -> Result<()> {
         }
     }
 
-    let project_id = arg("project-id").filter(|s| !s.trim().is_empty());
-    let org_id = arg("org-id").filter(|s| !s.trim().is_empty());
-    if project_id.is_none() && org_id.is_none() && arg("auth").is_none() && !can_ask(env) {
+    let project_id = project_id.filter(|s| !s.trim().is_empty());
+    let org_id = org_id.filter(|s| !s.trim().is_empty());
+    if project_id.is_none() && org_id.is_none() && !can_ask(env) {
         return Err(CliError::usage(
             "link needs a project: pass --project-id (cloud) or --api-base-url with --api-key (self-hosted)",
         )
@@ -126,10 +172,11 @@ pub fn run(env: &Env, m: &ArgMatches) -> Result<()> {
             )
             .with_hint("self-hosted: insforge link --api-base-url <url> --api-key <key>"));
     }
-    link_cloud(env, project_id, org_id, guard)
+    Ok(Target::Cloud { project_id, org_id })
 }
 
-fn link_self_hosted(env: &Env, url: &str, key: &str, guard: Option<bool>) -> Result<()> {
+/// `--api-base-url` parsed, once it and `--api-key` are found fit for a link.
+fn self_hosted_url(url: &str, key: &str) -> Result<reqwest::Url> {
     let parsed = reqwest::Url::parse(url)
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
@@ -152,13 +199,15 @@ fn link_self_hosted(env: &Env, url: &str, key: &str, guard: Option<bool>) -> Res
             "--api-base-url must not contain a user or password; the API key is the credential",
         ));
     }
+    Ok(parsed)
+}
 
+fn link_self_hosted(env: &Env, url: &reqwest::Url, key: &str, guard: Guard) -> Result<()> {
     // What is stored is the URL as parsed: scheme and host in lower case, surrounding spaces
     // gone. The official tool reads a host whose scheme is not a lower-case `http://` or
     // `https://` as a cloud host, and would send the key to `https://ossfkey.us-test...`.
-    let mut config = ProjectConfig::self_hosted(parsed.as_str(), key);
-    apply_guard(env, &mut config, guard);
-    let replaced = write_link(env, &mut config)?;
+    let mut config = ProjectConfig::self_hosted(url.as_str(), key);
+    let replaced = write_link(env, &mut config, guard)?;
     warn_replaced(env, replaced.as_ref());
     if env.output.json_mode() {
         env.output.json_value(&linked_json(&config))?;
@@ -174,7 +223,7 @@ fn link_cloud(
     env: &Env,
     project_id: Option<&str>,
     org_flag: Option<&str>,
-    guard: Option<bool>,
+    guard: Guard,
 ) -> Result<()> {
     env.session()?.require_login()?;
 
@@ -203,10 +252,9 @@ fn link_cloud(
             ));
         }
     }
-    apply_guard(env, &mut config, guard);
-    let replaced = write_link(env, &mut config)?;
+    let replaced = write_link(env, &mut config, guard)?;
     if let Some(org) = &org {
-        save_default_org(env, &org.id)?;
+        remember_default_org(env, &org.id);
     }
     warn_replaced(env, replaced.as_ref());
 
@@ -224,18 +272,57 @@ fn link_cloud(
     Ok(())
 }
 
+/// What a new link says about `guard`, the official tool's setting (recorded, not enforced).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Guard {
+    /// `link --guard <state>`: on or off, as given.
+    Set(bool),
+    /// `link` without `--guard`: what the link it replaces in this directory says, if anything.
+    Keep,
+    /// `create`: only what `config` says (a new project's link starts without one).
+    AsIs,
+}
+
 /// Writes the link in the working directory; returns the link it replaced there when that one
-/// was to another project. A link to the same project keeps the fields of the one it replaces
-/// that `config` does not set (`branched_from`, fields of other tools and versions); a link to
-/// another project starts afresh.
-pub(crate) fn write_link(env: &Env, config: &mut ProjectConfig) -> Result<Option<ProjectConfig>> {
+/// was to another project. The link already there is read once, here, and decides both what
+/// carries over and what is reported as replaced: a link to the same project keeps the fields
+/// of the one it replaces that `config` does not set (`branched_from`, fields of other tools
+/// and versions); a link to another project starts afresh but for `guard` (see [`Guard`]).
+pub(crate) fn write_link(
+    env: &Env,
+    config: &mut ProjectConfig,
+    guard: Guard,
+) -> Result<Option<ProjectConfig>> {
     let previous = project::read_at(&env.cwd);
-    match &previous {
-        Some(old) if same_project(old, config) => keep_unknown_fields(old, config),
-        _ => {}
-    }
+    let replaced = relink(previous, config, guard);
     project::save(&env.cwd, config)?;
-    Ok(previous.filter(|old| !same_project(old, config)))
+    Ok(replaced)
+}
+
+/// Makes `config` the link that follows `previous` (the link in the directory, if any) and
+/// returns `previous` when it was to another project.
+fn relink(
+    previous: Option<ProjectConfig>,
+    config: &mut ProjectConfig,
+    guard: Guard,
+) -> Option<ProjectConfig> {
+    let guard = match guard {
+        Guard::Set(on) => Some(Value::Bool(on)),
+        Guard::Keep => previous
+            .as_ref()
+            .and_then(|p| p.extra.get("guard").cloned()),
+        Guard::AsIs => None,
+    };
+    if let Some(guard) = guard {
+        config.extra.insert("guard".into(), guard);
+    }
+    match previous {
+        Some(old) if same_project(&old, config) => {
+            keep_unknown_fields(&old, config);
+            None
+        }
+        other => other,
+    }
 }
 
 /// Gives `config` the fields of `old` it does not know, in their old order; its own values win.
@@ -378,17 +465,21 @@ pub(crate) fn choose_org(env: &Env, flag: Option<&str>) -> Result<Org> {
                 None => Err(CliError::usage("no organization selected")),
             }
         }
-        _ => {
-            let choices: Vec<String> = named
-                .iter()
-                .map(|o| format!("{} ({})", o.name, o.id))
-                .collect();
-            Err(
-                cannot_ask(env, "--org-id", "you belong to several organizations")
-                    .with_hint(format!("your organizations: {}", choices.join(", "))),
-            )
-        }
+        _ => Err(several_orgs(
+            cannot_ask(env, "--org-id", "you belong to several organizations"),
+            &named,
+        )),
     }
+}
+
+/// The error for several organisations and no one to ask: `cannot_ask`, with a hint listing
+/// them by name and id.
+fn several_orgs(cannot_ask: CliError, orgs: &[Org]) -> CliError {
+    let choices: Vec<String> = orgs
+        .iter()
+        .map(|o| format!("{} ({})", o.name, o.id))
+        .collect();
+    cannot_ask.with_hint(format!("your organizations: {}", choices.join(", ")))
 }
 
 /// The project picked on a terminal from the organisation's projects.
@@ -440,8 +531,20 @@ pub(crate) fn info(env: &Env, text: &str) {
     }
 }
 
-/// Remembers the organisation as the default in `~/.insforge/config.json`.
-pub(crate) fn save_default_org(env: &Env, org_id: &str) -> Result<()> {
+/// Remembers the organisation as the default in `~/.insforge/config.json`. Called once the
+/// link is written, which stands either way: a `config.json` that cannot be written is a
+/// warning, not a failure.
+pub(crate) fn remember_default_org(env: &Env, org_id: &str) {
+    if let Err(err) = save_default_org(env, org_id) {
+        env.output.warning(&format!(
+            "the link is written, but organization {org_id} could not be saved as your \
+             default: {}",
+            err.message
+        ));
+    }
+}
+
+fn save_default_org(env: &Env, org_id: &str) -> Result<()> {
     let files = env.user_files()?;
     let mut settings = files.load_settings()?;
     if settings.default_org_id.as_deref() == Some(org_id) {
@@ -481,6 +584,19 @@ pub(crate) fn check_template(value: &str, valid: &[&str]) -> Result<()> {
     )))
 }
 
+/// The warning for an `--auth` that does nothing: it sets up auth in a template's code, and
+/// the only projects this version links or creates are without one (no template, or
+/// `empty`). `what` says what happens instead.
+pub(crate) fn ignored_auth(
+    template: Option<&str>,
+    auth: Option<&str>,
+    what: &str,
+) -> Option<String> {
+    let auth = auth?;
+    matches!(template, None | Some("empty"))
+        .then(|| format!("--auth {auth} is ignored: --auth applies to templates only, and {what}"))
+}
+
 /// This version links and creates projects but does not download templates.
 pub(crate) fn templates_unavailable(what: &str) -> CliError {
     CliError::usage(format!(
@@ -496,25 +612,6 @@ pub(crate) fn guard_value(value: &str) -> bool {
         value.trim().to_ascii_lowercase().as_str(),
         "off" | "false" | "0" | "no" | "disabled"
     )
-}
-
-/// Sets `guard` as asked; without `--guard`, a guard setting already in this directory's link
-/// stays.
-fn apply_guard(env: &Env, config: &mut ProjectConfig, guard: Option<bool>) {
-    let kept = env
-        .project
-        .as_ref()
-        .filter(|p| p.root == env.cwd)
-        .and_then(|p| p.config.extra.get("guard").cloned());
-    match (guard, kept) {
-        (Some(on), _) => {
-            config.extra.insert("guard".into(), Value::Bool(on));
-        }
-        (None, Some(kept)) => {
-            config.extra.insert("guard".into(), kept);
-        }
-        (None, None) => {}
-    }
 }
 
 #[cfg(test)]
@@ -604,6 +701,90 @@ mod tests {
         let order: Vec<&str> = new.extra.keys().map(String::as_str).collect();
         assert_eq!(order, ["branched_from", "guard", "extra_field"]);
         assert_eq!(new.api_key.as_deref(), Some("k2"));
+    }
+
+    #[test]
+    fn the_guard_carries_over_from_the_link_read_once_before_writing() {
+        let mut old = ProjectConfig::self_hosted("http://a:1", "k1");
+        old.extra.insert("branched_from".into(), json!("x"));
+        old.extra.insert("guard".into(), json!(true));
+        let other = || ProjectConfig::self_hosted("http://b:1", "k2");
+
+        // Another project, no --guard: only the guard of the link it replaces carries over,
+        // and that link is the one reported as replaced.
+        let mut config = other();
+        let replaced = relink(Some(old.clone()), &mut config, Guard::Keep);
+        assert_eq!(replaced, Some(old.clone()));
+        assert_eq!(
+            serde_json::to_value(&config.extra).unwrap(),
+            json!({"guard": true})
+        );
+
+        // --guard given: its value wins.
+        let mut config = other();
+        relink(Some(old.clone()), &mut config, Guard::Set(false));
+        assert_eq!(config.extra.get("guard"), Some(&json!(false)));
+
+        // `create`: the new project's link says nothing about the guard.
+        let mut config = other();
+        relink(Some(old.clone()), &mut config, Guard::AsIs);
+        assert!(config.extra.is_empty(), "{:?}", config.extra);
+
+        // Nothing here before: nothing to keep, nothing replaced.
+        let mut config = other();
+        assert_eq!(relink(None, &mut config, Guard::Keep), None);
+        assert!(config.extra.is_empty());
+
+        // The same backend: every unknown field stays and nothing is replaced.
+        let mut config = ProjectConfig::self_hosted("HTTP://A:1/", "k3");
+        assert_eq!(relink(Some(old), &mut config, Guard::Keep), None);
+        assert_eq!(
+            serde_json::to_value(&config.extra).unwrap(),
+            json!({"branched_from": "x", "guard": true})
+        );
+    }
+
+    #[test]
+    fn several_organizations_and_no_terminal_name_org_id_and_list_them() {
+        let orgs = [
+            Org {
+                id: "o1".into(),
+                name: "Acme".into(),
+            },
+            Org {
+                id: "o2".into(),
+                name: "Personal".into(),
+            },
+        ];
+        let err = several_orgs(
+            prompt::needs_flag("--org-id", "you belong to several organizations"),
+            &orgs,
+        );
+        assert_eq!(err.kind.exit_code(), 1);
+        assert_eq!(
+            err.message,
+            "you belong to several organizations, and there is no terminal to ask on"
+        );
+        assert_eq!(
+            err.hints,
+            [
+                "pass --org-id",
+                "your organizations: Acme (o1), Personal (o2)"
+            ]
+        );
+    }
+
+    #[test]
+    fn auth_without_a_template_is_ignored_with_a_warning_saying_why() {
+        assert_eq!(
+            ignored_auth(None, Some("better-auth"), "this link uses no template").as_deref(),
+            Some(
+                "--auth better-auth is ignored: --auth applies to templates only, and this link \
+                 uses no template"
+            )
+        );
+        assert_eq!(ignored_auth(None, None, "x"), None);
+        assert_eq!(ignored_auth(Some("react"), Some("better-auth"), "x"), None);
     }
 
     #[test]

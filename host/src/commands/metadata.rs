@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::app::Env;
 use crate::error::Result;
-use crate::output::table::{self, sanitize};
+use crate::output::table::sanitize;
 
 pub fn command() -> Command {
     Command::new("metadata")
@@ -31,29 +31,6 @@ pub fn run(env: &Env, _m: &ArgMatches) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// The human layout as plain text (tables without colour). `run` prints the same blocks
-/// through `Output`, which colours tables on a terminal, so only tests call this.
-#[cfg_attr(not(test), allow(dead_code))]
-pub fn render(value: &Value) -> String {
-    let mut out = String::new();
-    for block in blocks(value) {
-        match block {
-            Block::Line(text) => {
-                out.push_str(&text);
-                out.push('\n');
-            }
-            Block::Table { columns, rows } => {
-                out.push_str(&table::render(
-                    &columns,
-                    &rows,
-                    table::Style { color: false },
-                ));
-            }
-        }
-    }
-    out
 }
 
 /// One piece of the human output. Tables stay separate so that `run` can draw them through
@@ -308,7 +285,30 @@ fn format_size(gb: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::output::table;
     use serde_json::json;
+
+    /// The human layout as `run` prints it with colour off: the same blocks, lines as they
+    /// are and tables through the output module's renderer.
+    fn render(value: &Value) -> String {
+        let mut out = String::new();
+        for block in blocks(value) {
+            match block {
+                Block::Line(text) => {
+                    out.push_str(&text);
+                    out.push('\n');
+                }
+                Block::Table { columns, rows } => {
+                    out.push_str(&table::render(
+                        &columns,
+                        &rows,
+                        table::Style { color: false },
+                    ));
+                }
+            }
+        }
+        out
+    }
 
     const FIXTURE: &str = r#"{
   "auth": {

@@ -136,12 +136,7 @@ pub fn projects_of_all(env: &Env, org_ids: &[String]) -> Result<Vec<Vec<Value>>>
     let answers = net.runtime.block_on(futures_util::future::join_all(
         requests.iter().map(|r| net.client.send(r)),
     ));
-    if net.client.interrupt().is_set() {
-        return Err(CliError::new(
-            crate::error::Kind::Interrupted,
-            "interrupted",
-        ));
-    }
+    fail_if_interrupted(net)?;
     answers
         .into_iter()
         .map(|answer| {
@@ -149,6 +144,18 @@ pub fn projects_of_all(env: &Env, org_ids: &[String]) -> Result<Vec<Vec<Value>>>
             list(body, "projects", "the organization's projects")
         })
         .collect()
+}
+
+/// After requests sent together: a Ctrl-C during them ends the command (exit 130), whatever
+/// the answers were.
+fn fail_if_interrupted(net: &crate::app::Net) -> Result<()> {
+    if net.client.interrupt().is_set() {
+        return Err(CliError::new(
+            crate::error::Kind::Interrupted,
+            "interrupted",
+        ));
+    }
+    Ok(())
 }
 
 /// `POST /organizations/v1/{org}/projects`: the new project.
@@ -203,12 +210,7 @@ pub fn fetch_link_refined(env: &Env, project_id: &str, refine: Refine) -> Result
     let (described, key) = net
         .runtime
         .block_on(async { tokio::join!(net.client.send(&described), net.client.send(&key)) });
-    if net.client.interrupt().is_set() {
-        return Err(CliError::new(
-            crate::error::Kind::Interrupted,
-            "interrupted",
-        ));
-    }
+    fail_if_interrupted(net)?;
     let project = project_object(answer_json(described?, refine)?)?;
     let key = answer_json(key?, refine)?
         .get("access_api_key")

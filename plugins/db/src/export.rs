@@ -23,7 +23,8 @@ pub(crate) fn run(cx: &mut Context<'_>, invocation: &Invocation) -> Result<()> {
         .error_for_status()?;
     let dump = Dump::from_body(&response.body)?;
 
-    // `-o -` means stdout, as for every Unix tool that takes an output file.
+    // `-o -` means stdout, as for every Unix tool that takes an output file. The description
+    // declares `allow_stdout`, so the host passes `-` on without checking it as a file name.
     match invocation.str("output").filter(|o| *o != "-") {
         Some(output) => {
             files::write_atomically(&files::resolve(cx, output), &dump.text)

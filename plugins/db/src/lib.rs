@@ -213,7 +213,8 @@ fn export_spec() -> CommandSpec {
             )
             .short('o')
             .value_name("FILE")
-            .value_type(ValueType::OutputFile),
+            .value_type(ValueType::OutputFile)
+            .allow_stdout(),
         )
         .example(
             "insforge db export -o backup.sql",
@@ -273,6 +274,15 @@ mod spec_tests {
         assert_eq!(sql.conflicts_with, ["file"]);
         let file = query.args.iter().find(|a| a.name == "file").unwrap();
         assert!(file.allow_stdin);
+    }
+
+    #[test]
+    fn export_takes_dash_for_stdout_as_its_output() {
+        let spec = Db::describe();
+        let export = spec.command.find(&["export".to_string()]).unwrap();
+        let output = export.args.iter().find(|a| a.name == "output").unwrap();
+        assert_eq!(output.value_type, ValueType::OutputFile);
+        assert!(output.allow_stdout);
     }
 
     #[test]

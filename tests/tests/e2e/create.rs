@@ -224,7 +224,101 @@ fn create_with_several_orgs_and_no_terminal_names_org_id() {
         line["hint"].as_str().unwrap().contains("--org-id"),
         "{line}"
     );
+    // The organisations to choose from, by name and id.
+    let hint = line["hint"].as_str().unwrap();
+    assert!(
+        hint.contains(ORG_PERSONAL_ID) && hint.contains(ORG_ACME_ID),
+        "{line}"
+    );
     assert_eq!(requests(&t), ["GET /organizations/v1"]);
+    assert!(!t.cwd().join(".insforge").exists());
+    assert!(config_json(&t).get("default_org_id").is_none());
+
+    // In human mode: the same error, and the hint listing them.
+    let human = self::run(&t, &["create", "--name", "my-app"]);
+    human.expect_code(1);
+    assert!(
+        human.stderr.starts_with(
+            "error: you belong to several organizations, and there is no terminal to ask on\n\
+             hint: pass --org-id\nhint: your organizations: "
+        ),
+        "{}",
+        human.stderr
+    );
+}
+
+#[test]
+fn create_with_one_org_uses_it_and_says_so() {
+    let t = logged_in(|c| {
+        c.with_single_org()
+            .with_project_ready_delay(std::time::Duration::ZERO)
+    });
+    let run = run(&t, &["create", "--name", "my-app"]);
+    run.expect_code(0);
+    assert!(
+        run.stderr.starts_with("Using organization: Acme Labs\n"),
+        "{}",
+        run.stderr
+    );
+    let seen = requests(&t);
+    assert_eq!(seen[0], "GET /organizations/v1");
+    assert_eq!(
+        seen[1],
+        format!("POST /organizations/v1/{ORG_ACME_ID}/projects")
+    );
+    assert_eq!(config_json(&t)["default_org_id"], ORG_ACME_ID);
+    assert_eq!(project_json(&t)["org_id"], ORG_ACME_ID);
+}
+
+#[cfg(unix)]
+#[test]
+fn create_whose_config_json_cannot_be_written_warns_and_the_project_stays_linked() {
+    let t = logged_in(|c| c.with_project_ready_delay(std::time::Duration::ZERO));
+    crate::link::break_config_json(&t);
+    let human = run(&t, &["create", "--name", "my-app", "--org-id", ORG_ACME_ID]);
+    human.expect_code(0);
+    assert!(
+        human.stderr.contains(&format!(
+            "warning: the link is written, but organization {ORG_ACME_ID} could not be saved \
+             as your default: cannot "
+        )),
+        "{}",
+        human.stderr
+    );
+    assert!(
+        human
+            .stdout
+            .contains("Project \"my-app\" created and linked"),
+        "{}",
+        human.stdout
+    );
+    let id = created(&t)["id"].as_str().unwrap().to_owned();
+    assert_eq!(project_json(&t)["project_id"], id.as_str());
+
+    // With --json: the answer on stdout, the warning as a JSON line on stderr.
+    let json_run = run(
+        &t,
+        &[
+            "create",
+            "--json",
+            "--name",
+            "my-other-app",
+            "--org-id",
+            ORG_ACME_ID,
+        ],
+    );
+    json_run.expect_code(0);
+    let answer = json_run.json();
+    assert_eq!(answer["success"], true);
+    assert_eq!(project_json(&t)["project_id"], answer["project"]["id"]);
+    let warned = json_run.stderr.lines().any(|line| {
+        serde_json::from_str::<Value>(line).is_ok_and(|v| {
+            v["warning"]
+                .as_str()
+                .is_some_and(|w| w.contains("could not be saved as your default"))
+        })
+    });
+    assert!(warned, "{}", json_run.stderr);
 }
 
 #[test]

@@ -61,6 +61,35 @@ fn export_to_dash_writes_the_sql_to_stdout_and_no_file() {
 }
 
 #[test]
+fn export_to_dash_writes_to_stdout_even_where_a_directory_named_dash_exists() {
+    let t = TestEnv::linked();
+    // The host passes `-` on unchecked (the output allows stdout); as a file name it would be
+    // refused: "- is a directory".
+    std::fs::create_dir(t.cwd().join("-")).unwrap();
+    let answer =
+        json!({"format": "sql", "data": TRICKY_SQL, "timestamp": "2025-06-03T09:00:00.000Z"});
+    t.sandbox().add_fault(Fault::answer(EXPORT, 200, answer));
+    let run = t.run(&["db", "export", "-o", "-"]);
+    run.expect_code(0);
+    assert_eq!(run.stdout_bytes, TRICKY_SQL.as_bytes());
+    assert_eq!(run.stderr, "");
+    let inside: Vec<_> = std::fs::read_dir(t.cwd().join("-")).unwrap().collect();
+    assert!(inside.is_empty(), "nothing was written into ./-");
+
+    // Any other directory is still refused before anything is sent.
+    t.sandbox().clear_requests();
+    std::fs::create_dir(t.cwd().join("dumps")).unwrap();
+    let refused = t.run(&["db", "export", "-o", "dumps"]);
+    refused.expect_code(1);
+    assert!(
+        refused.stderr.contains("dumps is a directory (--output)"),
+        "{}",
+        refused.stderr
+    );
+    assert!(t.sandbox().requests().is_empty());
+}
+
+#[test]
 fn export_with_output_and_json_reports_the_file() {
     let t = TestEnv::linked();
     t.run(&[

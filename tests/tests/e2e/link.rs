@@ -255,34 +255,163 @@ fn run_ok(t: &TestEnv, args: &[&str]) -> Run {
 }
 
 #[test]
-fn cloud_link_with_several_orgs_and_no_terminal_names_org_id() {
+fn link_with_only_auth_and_no_terminal_fails_at_once_like_link_without_flags() {
     let t = logged_in(|c| c);
-    // --auth alone asks for a cloud link without naming the organisation.
-    let run = run(&t, &["link", "--json", "--auth", "better-auth"]);
-    let line = assert_json_failure(&run, 1, "USAGE_ERROR");
+    let bare = run(&t, &["link"]);
+    bare.expect_code(1);
+
+    // --auth (valid) names no project: the same error as no flags, before the login is looked
+    // at and before any request.
+    let auth = run(&t, &["link", "--auth", "better-auth"]);
+    assert_eq!(auth.transcript(), bare.transcript());
+    let json_run = run(&t, &["link", "--json", "--auth", "better-auth"]);
+    let line = assert_json_failure(&json_run, 1, "USAGE_ERROR");
+    let error = line["error"].as_str().unwrap();
     assert!(
-        line["hint"].as_str().unwrap().contains("--org-id"),
+        error.contains("--project-id") && error.contains("--api-base-url"),
         "{line}"
     );
-    assert!(line["hint"].as_str().unwrap().contains(ORG_PERSONAL_ID));
-    assert_eq!(requests(&t), ["GET /organizations/v1"]);
+    assert!(!json_run.stderr.contains("warning"), "{}", json_run.stderr);
+    // Also with --guard, and without a login at all.
+    let guard = run(&t, &["link", "--auth", "better-auth", "--guard"]);
+    assert_eq!(guard.transcript(), bare.transcript());
+    let anonymous = TestEnv::with_platform();
+    let anon = self::run(&anonymous, &["link", "--auth", "better-auth"]);
+    assert_eq!(anon.transcript(), bare.transcript());
+
+    assert!(requests(&t).is_empty());
+    assert!(requests(&anonymous).is_empty());
     assert!(!t.cwd().join(".insforge").exists());
     assert!(config_json(&t).get("default_org_id").is_none());
 }
 
 #[test]
-fn cloud_link_with_one_org_uses_it_and_then_needs_the_project() {
+fn cloud_link_with_an_org_and_no_terminal_needs_the_project() {
     let t = logged_in(SandboxConfig::with_single_org);
-    let run = run(&t, &["link", "--auth", "better-auth"]);
-    snapshot!("link_single_org_needs_project", run);
+    let run = run(&t, &["link", "--org-id", ORG_ACME_ID]);
+    snapshot!("link_org_needs_project", run);
     assert_eq!(
         requests(&t),
-        [
-            "GET /organizations/v1".to_owned(),
-            format!("GET /organizations/v1/{ORG_ACME_ID}/projects")
-        ]
+        [format!("GET /organizations/v1/{ORG_ACME_ID}/projects")]
     );
     assert!(!t.cwd().join(".insforge").exists());
+    assert!(config_json(&t).get("default_org_id").is_none());
+}
+
+#[test]
+fn link_with_auth_warns_that_auth_is_ignored() {
+    let t = logged_in(|c| c);
+    let warning = "--auth better-auth is ignored: --auth applies to templates only, and this \
+                   link uses no template";
+    let self_hosted = run(
+        &t,
+        &[
+            "link",
+            "--auth",
+            "better-auth",
+            "--api-base-url",
+            "http://127.0.0.1:7130",
+            "--api-key",
+            API_KEY,
+        ],
+    );
+    self_hosted.expect_code(0);
+    assert_eq!(self_hosted.stderr, format!("warning: {warning}\n"));
+    assert_eq!(project_json(&t)["oss_host"], "http://127.0.0.1:7130");
+
+    // A cloud link too; with --json the warning is a JSON line on stderr.
+    let cloud = run(
+        &t,
+        &[
+            "link",
+            "--json",
+            "--auth",
+            "better-auth",
+            "--project-id",
+            PROJECT_TODO_ID,
+        ],
+    );
+    cloud.expect_code(0);
+    assert_eq!(cloud.json()["success"], true);
+    let first: Value = serde_json::from_str(cloud.stderr.lines().next().unwrap()).unwrap();
+    assert_eq!(first, json!({ "warning": warning }));
+    assert_eq!(project_json(&t)["project_id"], PROJECT_TODO_ID);
+
+    // Without --auth: no warning.
+    let plain = run_ok(&t, &["link", "--project-id", PROJECT_TODO_ID]);
+    assert!(!plain.stderr.contains("--auth"), "{}", plain.stderr);
+}
+
+/// Makes `~/.insforge/config.json` impossible to write, for root too, while it still reads as
+/// absent: a symbolic link into a directory that does not exist. (A directory in its place
+/// would not do: every platform command reads config.json when it starts.)
+#[cfg(unix)]
+pub fn break_config_json(t: &TestEnv) {
+    let dir = t.home().join(".insforge");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("config.json");
+    let _ = std::fs::remove_file(&path);
+    std::os::unix::fs::symlink(dir.join("no-such-dir/config.json"), &path).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn cloud_link_whose_config_json_cannot_be_written_warns_and_the_link_stands() {
+    let t = logged_in(|c| c);
+    break_config_json(&t);
+    let human = run(
+        &t,
+        &[
+            "link",
+            "--org-id",
+            ORG_ACME_ID,
+            "--project-id",
+            PROJECT_TODO_ID,
+        ],
+    );
+    human.expect_code(0);
+    let warning = format!(
+        "warning: the link is written, but organization {ORG_ACME_ID} could not be saved as \
+         your default: cannot "
+    );
+    assert!(human.stderr.starts_with(&warning), "{}", human.stderr);
+    assert!(human.stderr.contains("config.json"), "{}", human.stderr);
+    assert!(
+        human.stdout.contains("Linked to project"),
+        "{}",
+        human.stdout
+    );
+    assert_eq!(project_json(&t)["project_id"], PROJECT_TODO_ID);
+
+    // With --json: the answer on stdout, the warning as a JSON line.
+    let json_run = run(
+        &t,
+        &[
+            "link",
+            "--json",
+            "--org-id",
+            ORG_ACME_ID,
+            "--project-id",
+            PROJECT_CRM_ID,
+        ],
+    );
+    json_run.expect_code(0);
+    assert_eq!(json_run.json()["project"]["id"], PROJECT_CRM_ID);
+    let first: Value = serde_json::from_str(json_run.stderr.lines().next().unwrap()).unwrap();
+    assert!(
+        first["warning"]
+            .as_str()
+            .unwrap()
+            .contains("could not be saved as your default"),
+        "{first}"
+    );
+    assert_eq!(project_json(&t)["project_id"], PROJECT_CRM_ID);
+    assert!(
+        std::fs::symlink_metadata(t.home().join(".insforge/config.json"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
 }
 
 #[test]

@@ -6,6 +6,8 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::sandbox::pg_json::iso_from_millis;
+
 /// Letters of user codes: consonants only, so codes spell no words (as RFC 8628 suggests).
 const USER_CODE_ALPHABET: &[u8] = b"BCDFGHJKLMNPQRSTVWXZ";
 const APPKEY_ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
@@ -83,20 +85,7 @@ pub(crate) fn now_iso() -> String {
     let since = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
-    iso8601(since.as_secs(), since.subsec_millis())
-}
-
-/// Formats seconds since the epoch (UTC) with milliseconds.
-fn iso8601(secs: u64, millis: u32) -> String {
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    let rest = secs % 86_400;
-    let (year, month, day) = crate::sandbox::pg_json::civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
+    iso_from_millis(i64::try_from(since.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// Form-style query encoding of one name or value: unreserved characters stay, everything
@@ -138,9 +127,13 @@ mod tests {
 
     #[test]
     fn formats_dates() {
-        assert_eq!(iso8601(0, 0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(iso8601(1_748_772_000, 5), "2025-06-01T10:00:00.005Z");
-        assert_eq!(iso8601(951_782_400, 0), "2000-02-29T00:00:00.000Z");
+        // The sandbox's one calendar conversion (pg_json's), as the platform's timestamps use it.
+        assert_eq!(iso_from_millis(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            iso_from_millis(1_748_772_000_005),
+            "2025-06-01T10:00:00.005Z"
+        );
+        assert_eq!(iso_from_millis(951_782_400_000), "2000-02-29T00:00:00.000Z");
         assert_eq!(now_iso().len(), 24);
     }
 
