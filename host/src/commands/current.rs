@@ -91,17 +91,22 @@ pub fn run(env: &Env, _m: &ArgMatches) -> Result<()> {
     env.output.stdout_bytes(out.as_bytes())
 }
 
-/// The `User:` line of a login: the stored user's name and email; without them, where the login
-/// came from when `INSFORGE_ACCESS_TOKEN` is set, else `(unknown user)` (a stored login whose
-/// user is `null` or missing).
+/// The `User:` line of a login: the stored user's name and email, else `(unknown user)` (a
+/// stored login whose user is `null` or missing). With `INSFORGE_ACCESS_TOKEN` set, that token is
+/// what platform requests use, and it may be someone else's: the line says so first.
 fn who(user: Option<&Value>, env_token: bool) -> String {
     let (name, email) = user.map_or_else(Default::default, |u| (text(u, "name"), text(u, "email")));
-    match (name.is_empty(), email.is_empty()) {
-        (false, false) => format!("{name} <{email}>"),
-        (true, false) => email,
-        (false, true) => name,
-        (true, true) if env_token => "(from INSFORGE_ACCESS_TOKEN)".to_owned(),
-        (true, true) => "(unknown user)".to_owned(),
+    let stored = match (name.is_empty(), email.is_empty()) {
+        (false, false) => Some(format!("{name} <{email}>")),
+        (true, false) => Some(email),
+        (false, true) => Some(name),
+        (true, true) => None,
+    };
+    match (env_token, stored) {
+        (true, Some(stored)) => format!("(from INSFORGE_ACCESS_TOKEN; stored login: {stored})"),
+        (true, None) => "(from INSFORGE_ACCESS_TOKEN)".to_owned(),
+        (false, Some(stored)) => stored,
+        (false, None) => "(unknown user)".to_owned(),
     }
 }
 
@@ -121,7 +126,10 @@ mod tests {
         }
         let ada = json!({"name": "Ada", "email": "ada@example.com"});
         assert_eq!(who(Some(&ada), false), "Ada <ada@example.com>");
-        assert_eq!(who(Some(&ada), true), "Ada <ada@example.com>");
+        assert_eq!(
+            who(Some(&ada), true),
+            "(from INSFORGE_ACCESS_TOKEN; stored login: Ada <ada@example.com>)"
+        );
         assert_eq!(who(Some(&json!({"email": "e@x"})), false), "e@x");
         assert_eq!(who(Some(&json!({"name": "n"})), false), "n");
     }
