@@ -266,7 +266,9 @@ fn run(args: Vec<OsString>, scan: &Prescan, output: &Output) -> Result<()> {
         Err(e) => return clap_outcome(e, output),
     };
     let (name, sub) = matches.subcommand().expect("clap requires a subcommand");
-    let env = Env::new(output, Globals::from_matches(sub), cwd, project);
+    let mut globals = Globals::from_matches(sub);
+    globals.separator = scan.separator;
+    let env = Env::new(output, globals, cwd, project);
 
     match crate::commands::dispatch(&env, name, sub) {
         Some(outcome) => outcome,
@@ -342,7 +344,7 @@ fn run_plugin(
         .command
         .find(&path)
         .expect("clap only matches described commands");
-    let invocation = plugin_args::invocation(spec, path, leaf, &env.cwd)?;
+    let invocation = plugin_args::invocation(spec, path, leaf, &env.cwd, env.globals.separator)?;
 
     match spec.needs {
         Needs::Project => {

@@ -15,6 +15,8 @@ pub struct Globals {
     pub yes: bool,
     pub api_url: Option<String>,
     pub verbose: u8,
+    /// Whether `--` appeared: what follows it is values, even when it starts with `-`.
+    pub separator: bool,
 }
 
 impl Globals {
@@ -24,6 +26,7 @@ impl Globals {
             yes: m.get_flag("yes"),
             api_url: m.get_one::<String>("api-url").cloned(),
             verbose: m.get_count("verbose"),
+            separator: false,
         }
     }
 }
@@ -37,6 +40,8 @@ pub struct Prescan {
     pub no_color: bool,
     /// How many `-v`: 1 logs requests, 2 adds response headers, 3 logs every library too.
     pub verbose: u8,
+    /// Whether a `--` separator appeared.
+    pub separator: bool,
 }
 
 pub fn prescan(args: &[OsString]) -> Prescan {
@@ -44,7 +49,10 @@ pub fn prescan(args: &[OsString]) -> Prescan {
     let mut iter = args.iter().skip(1).filter_map(|a| a.to_str());
     while let Some(arg) = iter.next() {
         match arg {
-            "--" => break,
+            "--" => {
+                scan.separator = true;
+                break;
+            }
             "--json" => scan.json = true,
             "--no-color" => scan.no_color = true,
             "--api-url" => {

@@ -123,6 +123,7 @@ pub fn invocation(
     path: Vec<String>,
     matches: &ArgMatches,
     cwd: &Path,
+    after_separator: bool,
 ) -> Result<Invocation> {
     let mut args = Map::new();
     for arg in &spec.args {
@@ -141,6 +142,12 @@ pub fn invocation(
                     .map(|v| v.cloned().collect::<Vec<_>>())
                     .unwrap_or_default();
                 for v in &values {
+                    if arg.kind == ArgKind::Positional && !after_separator && looks_like_flag(v) {
+                        return Err(CliError::usage(format!("unexpected argument '{v}' found"))
+                            .with_hint(format!(
+                            "to pass '{v}' as a value, put it after `--`; see --help for the flags"
+                        )));
+                    }
                     check_value(arg, v, cwd)?;
                 }
                 collapse(values.into_iter().map(Value::String).collect(), repeatable)
@@ -240,6 +247,18 @@ fn check_value(arg: &ArgSpec, value: &str, cwd: &Path) -> Result<()> {
     }
 }
 
+/// Positionals take values that start with `-` (SQL may begin with a `-- comment`), but one
+/// that reads like a flag (`--josn`, `-x`: a dash, then a letter or dash, and no spaces) is a
+/// mistyped flag, never a value to send.
+fn looks_like_flag(value: &str) -> bool {
+    let mut chars = value.chars();
+    chars.next() == Some('-')
+        && chars
+            .next()
+            .is_some_and(|c| c == '-' || c.is_ascii_alphabetic())
+        && !value.chars().any(char::is_whitespace)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,7 +299,8 @@ mod tests {
             .try_get_matches_from(std::iter::once("db").chain(args.iter().copied()))
             .map_err(|e| CliError::usage(e.to_string()))?;
         let (path, leaf_m) = leaf(&s, &m);
-        invocation(s.find(&path).unwrap(), path, leaf_m, cwd)
+        let separator = args.contains(&"--");
+        invocation(s.find(&path).unwrap(), path, leaf_m, cwd, separator)
     }
 
     #[test]
@@ -327,6 +347,19 @@ mod tests {
         );
         let e = parse_in(dir.path(), &["export", "--output", "."]).unwrap_err();
         assert_eq!(e.message, ". is a directory (--output)");
+    }
+
+    #[test]
+    fn a_mistyped_flag_is_not_taken_for_a_value() {
+        let e = parse(&["query", "--josn"]).unwrap_err();
+        assert_eq!(e.message, "unexpected argument '--josn' found");
+        assert!(parse(&["query", "-x"]).is_err());
+        let inv = parse(&["query", "--", "--josn"]).unwrap();
+        assert_eq!(inv.str("sql"), Some("--josn"));
+        assert!(looks_like_flag("--unrestrcted"));
+        assert!(!looks_like_flag("-"));
+        assert!(!looks_like_flag("-1"));
+        assert!(!looks_like_flag("-- comment\nselect 1"));
     }
 
     #[test]

@@ -167,3 +167,32 @@ fn a_self_hosted_link_needs_neither_a_home_nor_the_users_settings() {
     let run = t.run_in(elsewhere.path(), &["db", "tables", "--json"]);
     assert_json_failure(&run, 3, "PROJECT_NOT_LINKED");
 }
+
+#[test]
+fn a_mistyped_flag_is_a_usage_error_never_sent_as_sql() {
+    let t = TestEnv::linked();
+    for args in [
+        &["db", "query", "--josn"][..],
+        &["db", "query", "--unrestrcted"],
+        &["db", "rpc", "--bogus"],
+    ] {
+        let run = t.run(args);
+        run.expect_code(1);
+        assert!(run.stderr.contains("unexpected argument"), "{}", run.stderr);
+    }
+    assert!(
+        t.sandbox().requests().is_empty(),
+        "nothing may be sent: {:?}",
+        t.sandbox().requests()
+    );
+    // SQL that really starts with `-` goes after `--`.
+    let run = t.run(&[
+        "db",
+        "query",
+        "--json",
+        "--",
+        "-- a comment\nselect 1 as one",
+    ]);
+    run.expect_code(0);
+    assert_eq!(run.json()["rows"][0]["one"], 1);
+}
