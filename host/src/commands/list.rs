@@ -38,7 +38,16 @@ pub fn run(env: &Env, _m: &ArgMatches) -> Result<()> {
     if listing.is_empty() {
         return env.output.line("No organizations found.");
     }
-    let columns = ["Organization", "Project", "Region", "Status", "AppKey"].map(String::from);
+    // The official table plus the project's id, which `link --project-id` needs.
+    let columns = [
+        "Organization",
+        "Project",
+        "ID",
+        "Region",
+        "Status",
+        "AppKey",
+    ]
+    .map(String::from);
     env.output.table(&columns, &rows(&listing))
 }
 
@@ -78,7 +87,9 @@ fn rows(listing: &[(Value, Vec<Value>)]) -> Vec<Vec<Value>> {
         let name = Value::String(projects::text(org, "name"));
         if projects.is_empty() {
             let dash = Value::String("-".into());
-            rows.push(vec![name, dash.clone(), dash.clone(), dash.clone(), dash]);
+            let mut row = vec![name];
+            row.extend(std::iter::repeat_n(dash, 5));
+            rows.push(row);
             continue;
         }
         for (i, p) in projects.iter().enumerate() {
@@ -94,6 +105,7 @@ fn rows(listing: &[(Value, Vec<Value>)]) -> Vec<Vec<Value>> {
             rows.push(vec![
                 first,
                 cell("name"),
+                cell("id"),
                 cell("region"),
                 cell("status"),
                 cell("appkey"),
