@@ -153,12 +153,14 @@ mod tests {
         let rows = rows(&listing());
         assert_eq!(rows.len(), 3);
         assert_eq!(rows[0][0], "Acme");
+        assert_eq!(rows[0][2], "p1", "the project's id follows its name");
         assert_eq!(rows[1][0], "");
-        assert_eq!(rows[1][4], "-");
+        assert_eq!(rows[1][5], "-", "a missing appkey");
         assert_eq!(
             rows[2],
             vec![
                 json!("Solo"),
+                json!("-"),
                 json!("-"),
                 json!("-"),
                 json!("-"),
