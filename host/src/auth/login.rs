@@ -459,13 +459,7 @@ pub fn user_api_key(env: &Env, key: &str) -> Result<Credentials> {
         .map(|v| unwrap(v, "user"))
         .filter(|u| u.get("id").is_some_and(|id| !id.is_null()))
         .ok_or_else(|| CliError::general("Profile response was empty or malformed"))?;
-    Ok(Credentials {
-        access_token: Some(String::new()),
-        refresh_token: Some(String::new()),
-        user_api_key: Some(key.to_owned()),
-        user: Some(user),
-        extra: Default::default(),
-    })
+    Ok(Credentials::from_user_api_key(key, user))
 }
 
 /// The profile, fetched with `bearer` (the token just obtained, not `INSFORGE_ACCESS_TOKEN`).

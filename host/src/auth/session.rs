@@ -19,6 +19,15 @@ use crate::error::{CliError, Kind, Result};
 /// The official tool's OAuth client id, used unless `config.json` or `--client-id` names one.
 pub const DEFAULT_CLIENT_ID: &str = "clf_NK8cMUs41gm8ZcfdtSguVw";
 
+/// `INSFORGE_ACCESS_TOKEN`, trimmed (a token pasted with its line ending would not be a valid
+/// header), when set and not blank.
+pub fn env_token() -> Option<String> {
+    std::env::var("INSFORGE_ACCESS_TOKEN")
+        .ok()
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+}
+
 /// The error for "no usable login".
 pub fn not_logged_in() -> CliError {
     CliError::new(Kind::NotAuthenticated, "you are not logged in")
@@ -54,11 +63,7 @@ impl std::fmt::Debug for Session {
 
 impl Session {
     pub fn new(files: UserFiles, platform_url: String, client_id: String) -> Self {
-        // Trimmed: a token pasted with its line ending would not be a valid header.
-        let env_token = std::env::var("INSFORGE_ACCESS_TOKEN")
-            .ok()
-            .map(|t| t.trim().to_owned())
-            .filter(|t| !t.is_empty());
+        let env_token = env_token();
         Session {
             files,
             platform_url,

@@ -18,7 +18,7 @@ pub fn run(env: &Env, _m: &ArgMatches) -> Result<()> {
     let files = env.user_files()?;
     let credentials = files.load_credentials()?;
     let settings = files.load_settings()?;
-    let env_token = std::env::var("INSFORGE_ACCESS_TOKEN").is_ok_and(|t| !t.trim().is_empty());
+    let env_token = crate::auth::session::env_token().is_some();
     let authenticated = env_token || credentials.as_ref().is_some_and(|c| c.usable());
     let user = credentials.and_then(|c| c.user);
     let default_org = settings.default_org_id.filter(|s| !s.is_empty());

@@ -38,7 +38,7 @@ pub fn run(env: &Env, _m: &ArgMatches) -> Result<()> {
                 .warning(&format!("could not remove default_org_id: {}", e.message)),
         }
     }
-    if std::env::var("INSFORGE_ACCESS_TOKEN").is_ok_and(|t| !t.trim().is_empty()) {
+    if crate::auth::session::env_token().is_some() {
         env.output
             .warning("INSFORGE_ACCESS_TOKEN is still set, so commands stay logged in with it");
     }

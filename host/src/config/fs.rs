@@ -50,6 +50,22 @@ pub fn create_private_dir(path: &Path, mode: u32) -> std::io::Result<()> {
     }
 }
 
+/// An I/O error as a reader wants it: `Permission denied`, without `(os error 13)` or the
+/// temporary file's path some errors carry.
+pub fn describe(err: &std::io::Error) -> String {
+    match err.kind() {
+        std::io::ErrorKind::PermissionDenied => "Permission denied".to_owned(),
+        std::io::ErrorKind::ReadOnlyFilesystem => "Read-only file system".to_owned(),
+        _ => {
+            let text = err.to_string();
+            match text.find(" (os error ") {
+                Some(end) => text[..end].to_owned(),
+                None => text,
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

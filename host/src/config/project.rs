@@ -167,7 +167,11 @@ pub fn read_at(root: &Path) -> Option<ProjectConfig> {
 
 fn read(path: &Path) -> Result<ProjectConfig> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        CliError::general(format!("cannot read {}: {}", path.display(), describe(&e)))
+        CliError::general(format!(
+            "cannot read {}: {}",
+            path.display(),
+            crate::config::fs::describe(&e)
+        ))
     })?;
     let mut config: ProjectConfig = serde_json::from_str(&text).map_err(|e| {
         CliError::general(format!("{} is not valid: {e}", path.display()))
@@ -241,7 +245,7 @@ fn write_error(path: &Path, err: &std::io::Error) -> CliError {
     let error = CliError::general(format!(
         "cannot write {}: {}",
         path.display(),
-        describe(err)
+        crate::config::fs::describe(err)
     ));
     match err.kind() {
         std::io::ErrorKind::PermissionDenied => error.with_hint(format!(
@@ -254,22 +258,6 @@ fn write_error(path: &Path, err: &std::io::Error) -> CliError {
             dir.display()
         )),
         _ => error,
-    }
-}
-
-/// An I/O error as a reader wants it: `Permission denied`, without `(os error 13)` or the
-/// temporary file's path some errors carry.
-fn describe(err: &std::io::Error) -> String {
-    match err.kind() {
-        std::io::ErrorKind::PermissionDenied => "Permission denied".to_owned(),
-        std::io::ErrorKind::ReadOnlyFilesystem => "Read-only file system".to_owned(),
-        _ => {
-            let text = err.to_string();
-            match text.find(" (os error ") {
-                Some(end) => text[..end].to_owned(),
-                None => text,
-            }
-        }
     }
 }
 

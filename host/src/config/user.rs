@@ -196,6 +196,17 @@ impl Credentials {
         }
     }
 
+    /// A user API key login: the key is the bearer, and there are no tokens to renew.
+    pub fn from_user_api_key(key: &str, user: Value) -> Self {
+        Credentials {
+            access_token: Some(String::new()),
+            refresh_token: Some(String::new()),
+            user_api_key: Some(key.to_owned()),
+            user: Some(user),
+            extra: Map::new(),
+        }
+    }
+
     /// The bearer for platform calls: a user API key wins over an access token.
     pub fn bearer(&self) -> Option<&str> {
         non_empty(&self.user_api_key).or_else(|| non_empty(&self.access_token))
@@ -301,7 +312,12 @@ fn io_error(action: &str, path: &Path, err: std::io::Error) -> CliError {
         }
         _ => "check the path and the free space".to_owned(),
     };
-    CliError::general(format!("cannot {action} {}: {err}", path.display())).with_hint(hint)
+    CliError::general(format!(
+        "cannot {action} {}: {}",
+        path.display(),
+        crate::config::fs::describe(&err)
+    ))
+    .with_hint(hint)
 }
 
 /// Writes `value` the official tool's way: two-space indentation, no trailing newline.
